@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class EnvelopesConfig(AppConfig):
+    name = "envelopes"
+    verbose_name = "Enveloppes régionales"

@@ -1,0 +1,123 @@
+"""The audit trail: one mechanism every service uses to record its writes.
+
+Each record holds who, when, what object and what changed (before → after). Records are chained:
+each one stores the hash of the previous one, so rewriting or deleting a past record breaks the
+chain, which `python manage.py verify_audit_chain` detects.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection, transaction
+from django.forms.models import model_to_dict
+
+from .models import AuditRecord
+
+GENESIS_HASH = "0" * 64
+# Serialises appends so that two concurrent writers never chain onto the same previous record.
+AUDIT_CHAIN_LOCK_ID = 7_042_019
+
+
+def _canonical(value) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def _jsonable(value):
+    return json.loads(_canonical(value))
+
+
+def record_hash(*, previous_hash, at, actor_email, action, object_type, object_id, object_repr, changes) -> str:
+    payload = {
+        "previous_hash": previous_hash,
+        "at": at.isoformat(),
+        "actor_email": actor_email,
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "object_repr": object_repr,
+        "changes": changes,
+    }
+    return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
+
+
+def snapshot(instance, fields=None) -> dict:
+    """The audited state of a model instance: its field values, JSON-ready."""
+    return _jsonable(model_to_dict(instance, fields=fields))
+
+
+def diff(before: dict, after: dict) -> dict:
+    """{field: [old, new]} for every field whose value changed."""
+    keys = sorted(set(before) | set(after))
+    return {key: [before.get(key), after.get(key)] for key in keys if before.get(key) != after.get(key)}
+
+
+def audit_record(*, actor, action: str, target, changes: dict | None = None) -> AuditRecord:
+    """Append one record to the audit trail, inside the caller's transaction.
+
+    `target` is the model instance written; `changes` maps field names to [before, after].
+    """
+    return audit_record_many(actor=actor, action=action, entries=[(target, changes)])[0]
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    record_id: int
+    reason: str
+
+
+def verify_chain(batch_size: int = 2000) -> tuple[int, list[ChainBreak]]:
+    """Re-compute every hash in order; return (records checked, breaks found)."""
+    breaks: list[ChainBreak] = []
+    expected_previous = GENESIS_HASH
+    checked = 0
+    for record in AuditRecord.objects.order_by("id").iterator(chunk_size=batch_size):
+        checked += 1
+        if record.previous_hash != expected_previous:
+            breaks.append(ChainBreak(record.id, "le lien vers la trace précédente est rompu (trace supprimée ou insérée)"))
+        if _hash_of(record) != record.hash:
+            breaks.append(ChainBreak(record.id, "le contenu ne correspond plus à son empreinte (trace modifiée)"))
+        expected_previous = record.hash
+    return checked, breaks
+
+
+def audit_record_many(*, actor, action: str, entries) -> list[AuditRecord]:
+    """Append records for many writes at once (importers): `entries` is an iterable of (target, changes)."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("La piste d'audit s'écrit dans la transaction des écritures qu'elle trace.")
+    entries = list(entries)
+    if not entries:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK_ID])
+    previous = AuditRecord.objects.order_by("-id").values_list("hash", flat=True).first() or GENESIS_HASH
+    records = []
+    for target, changes in entries:
+        record = AuditRecord(
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_email=getattr(actor, "email", "") or "",
+            action=action,
+            object_type=target._meta.label_lower,
+            object_id=str(target.pk),
+            object_repr=str(target)[:255],
+            changes=_jsonable(changes or {}),
+            previous_hash=previous,
+        )
+        record.hash = _hash_of(record)
+        previous = record.hash
+        records.append(record)
+    return AuditRecord.objects.bulk_create(records, batch_size=1000)
+
+
+def _hash_of(record: AuditRecord) -> str:
+    return record_hash(
+        previous_hash=record.previous_hash,
+        at=record.at,
+        actor_email=record.actor_email,
+        action=record.action,
+        object_type=record.object_type,
+        object_id=record.object_id,
+        object_repr=record.object_repr,
+        changes=record.changes,
+    )

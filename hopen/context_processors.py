@@ -1,0 +1,19 @@
+from . import permissions
+
+
+SKIPLINKS = [
+    {"link": "#content", "label": "Contenu"},
+    {"link": "#fr-navigation", "label": "Menu"},
+    {"link": "#footer", "label": "Pied de page"},
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"skiplinks": SKIPLINKS}
+    return {
+        "skiplinks": SKIPLINKS,
+        "nav_can_browse_audit": permissions.can_browse_audit_trail(user),
+        "nav_can_admin": user.is_staff,
+    }

@@ -1,0 +1,50 @@
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+
+from .models import Establishment, EstablishmentStatus, Ght, Region
+
+STATUS_FILTER_CHOICES = [("", "Tous les statuts"), *EstablishmentStatus.choices, ("espic", "ESPIC")]
+
+
+class EmailAuthenticationForm(AuthenticationForm):
+    username = forms.EmailField(
+        label="Adresse électronique",
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
+    )
+    error_messages = {
+        "invalid_login": "Adresse électronique ou mot de passe incorrect.",
+        "inactive": "Ce compte est désactivé.",
+    }
+
+
+class EstablishmentFilterForm(forms.Form):
+    """Filters of the establishment list; choices limited to what the user can see."""
+
+    q = forms.CharField(label="Nom, commune ou numéro FINESS", required=False, max_length=100)
+    region = forms.ChoiceField(label="Région", required=False)
+    status = forms.ChoiceField(label="Statut", required=False, choices=STATUS_FILTER_CHOICES)
+    category = forms.ChoiceField(label="Catégorie", required=False)
+    ght = forms.ChoiceField(label="GHT", required=False)
+
+    def __init__(self, *args, regions, visible_establishments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["region"].choices = [("", "Toutes les régions")] + [(r.code, r.name) for r in regions]
+        categories = (
+            visible_establishments.order_by("category_code")
+            .values_list("category_code", "category_label")
+            .distinct()
+        )
+        self.fields["category"].choices = [("", "Toutes les catégories")] + [
+            (code, f"{code} — {label}") for code, label in categories
+        ]
+        ghts = Ght.objects.filter(members__in=visible_establishments).distinct().order_by("code")
+        self.fields["ght"].choices = [("", "Tous les GHT")] + [(g.code, f"{g.code} — {g.name}") for g in ghts]
+
+
+class GhtMembershipForm(forms.ModelForm):
+    class Meta:
+        model = Establishment
+        fields = ["ght"]
+
+
+__all__ = ["EmailAuthenticationForm", "EstablishmentFilterForm", "GhtMembershipForm", "Region"]

@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from hopen.demo import DEMO_PASSWORD, seed_demo
+from hopen.models import Establishment
+
+
+class Command(BaseCommand):
+    help = "Crée les comptes de démonstration (jamais en production)."
+
+    def handle(self, *args, **options):
+        if not getattr(settings, "HOPEN_DEMO_DATA_ALLOWED", False):
+            raise CommandError("Les comptes de démonstration sont interdits avec ces réglages (production).")
+        if not Establishment.objects.exists():
+            raise CommandError("Aucun établissement : lancez d'abord `python manage.py import_sae`.")
+        accounts, created = seed_demo()
+        self.stdout.write(f"Comptes de démonstration : {len(created)} créé(s), mot de passe commun « {DEMO_PASSWORD} ».")
+        if options["verbosity"] >= 1:
+            for account in accounts:
+                self.stdout.write(f"  {account.email:<42} {account.role:<45} {account.scope}")

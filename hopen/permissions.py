@@ -1,0 +1,151 @@
+"""The one permission policy: who may read or write what.
+
+Scopes come from role assignments (establishment / GHT / region / nation); per-establishment grants
+are django-guardian object permissions (given by `hopen.services.role_assign`). Every view, export,
+file download and API endpoint asks this module. An object outside the user's scope is reported as
+missing (404), so that its existence is not revealed; a write by a read-only role is refused (403).
+"""
+
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+from django.http import Http404
+
+from .models import (
+    ESTABLISHMENT_ROLES,
+    Establishment,
+    EstablishmentUserObjectPermission,
+    Role,
+)
+
+VIEW_ESTABLISHMENT = "view_establishment"
+ENTER_DATA = "enter_data"
+DECLARE_DATA = "declare_data"
+
+# Guardian permissions granted on the establishment for each establishment role.
+ESTABLISHMENT_ROLE_PERMISSIONS = {
+    Role.ESTABLISHMENT_EDITOR: (VIEW_ESTABLISHMENT, ENTER_DATA),
+    Role.ESTABLISHMENT_DIRECTOR: (VIEW_ESTABLISHMENT, ENTER_DATA, DECLARE_DATA),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    roles: frozenset = field(default_factory=frozenset)
+    national: bool = False
+    region_ids: frozenset = field(default_factory=frozenset)
+    ght_ids: frozenset = field(default_factory=frozenset)
+    establishment_ids: frozenset = field(default_factory=frozenset)
+
+    @property
+    def is_empty(self):
+        return not (self.national or self.region_ids or self.ght_ids or self.establishment_ids)
+
+
+def scope_of(user) -> Scope:
+    """The user's scope, computed once per user object (one query for the roles)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return Scope()
+    cached = getattr(user, "_hopen_scope", None)
+    if cached is not None:
+        return cached
+    roles, regions, ghts, establishments = set(), set(), set(), set()
+    for role, region_id, ght_id, establishment_id in user.role_assignments.values_list(
+        "role", "region_id", "ght_id", "establishment_id"
+    ):
+        roles.add(role)
+        if region_id:
+            regions.add(region_id)
+        if ght_id:
+            ghts.add(ght_id)
+        if establishment_id:
+            establishments.add(establishment_id)
+    national = bool(roles & {Role.DGOS_OFFICER, Role.DGOS_AUDITOR, Role.PLATFORM_ADMIN}) or user.is_superuser
+    scope = Scope(frozenset(roles), national, frozenset(regions), frozenset(ghts), frozenset(establishments))
+    user._hopen_scope = scope
+    return scope
+
+
+def _granted_establishments(user, codename):
+    return EstablishmentUserObjectPermission.objects.filter(user=user, permission__codename=codename).values(
+        "content_object_id"
+    )
+
+
+def establishment_read_filter(user) -> Q:
+    """A Q object selecting the establishments the user may read (evaluated inside the caller's query)."""
+    scope = scope_of(user)
+    if scope.national:
+        return Q()
+    if scope.is_empty:
+        return Q(pk__in=[])
+    condition = Q(pk__in=_granted_establishments(user, VIEW_ESTABLISHMENT))
+    if scope.region_ids:
+        condition |= Q(region_id__in=scope.region_ids)
+    if scope.ght_ids:
+        condition |= Q(ght_id__in=scope.ght_ids)
+    return condition
+
+
+def can_view_establishment(user, establishment) -> bool:
+    scope = scope_of(user)
+    if scope.national:
+        return True
+    if establishment.region_id in scope.region_ids or (establishment.ght_id and establishment.ght_id in scope.ght_ids):
+        return True
+    return _has_object_permission(user, VIEW_ESTABLISHMENT, establishment)
+
+
+def can_enter_establishment_data(user, establishment) -> bool:
+    """Only the establishment's own roles write its data; ARS and DGOS read it."""
+    return _has_object_permission(user, ENTER_DATA, establishment)
+
+
+def can_declare_establishment_data(user, establishment) -> bool:
+    return _has_object_permission(user, DECLARE_DATA, establishment)
+
+
+def can_browse_audit_trail(user) -> bool:
+    scope = scope_of(user)
+    return user.is_superuser or bool(scope.roles & {Role.PLATFORM_ADMIN, Role.DGOS_AUDITOR})
+
+
+def can_manage_referential(user) -> bool:
+    """Correct the referential (GHT membership, support establishment, roles)."""
+    return user.is_superuser or Role.PLATFORM_ADMIN in scope_of(user).roles
+
+
+def has_establishment_role(user) -> bool:
+    return bool(scope_of(user).roles & set(ESTABLISHMENT_ROLES))
+
+
+def _has_object_permission(user, codename, establishment) -> bool:
+    """Guardian grants only: superusers get no implicit write right on an establishment's data."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return False
+    cache = user.__dict__.setdefault("_hopen_object_perms", {})
+    if establishment.pk not in cache:
+        cache[establishment.pk] = set(
+            EstablishmentUserObjectPermission.objects.filter(user=user, content_object=establishment).values_list(
+                "permission__codename", flat=True
+            )
+        )
+    return codename in cache[establishment.pk]
+
+
+def establishments_readable_by(user):
+    """Every establishment the user may read, as a queryset."""
+    return Establishment.objects.filter(establishment_read_filter(user))
+
+
+def get_establishment_for_reading(user, finess) -> Establishment:
+    """The establishment with this FINESS if the user may read it; 404 otherwise (existence not revealed)."""
+    establishment = (
+        establishments_readable_by(user)
+        .select_related("region", "legal_entity", "ght", "ght__support")
+        .filter(finess=str(finess).upper())
+        .first()
+    )
+    if establishment is None:
+        raise Http404("Établissement introuvable.")
+    return establishment

@@ -1,0 +1,100 @@
+"""Writes on the tenancy core. Each one checks its rules, writes its audit record in the same transaction."""
+
+from django.contrib.auth.models import Permission
+from django.db import transaction
+
+from . import permissions
+from .audit import audit_record, diff, snapshot
+from .exceptions import ApplicationError, PermissionRefused
+from .models import (
+    Establishment,
+    EstablishmentUserObjectPermission,
+    Ght,
+    GhtMembershipSource,
+    Role,
+    RoleAssignment,
+)
+
+
+def _require_referential_manager(by):
+    if by is not None and not permissions.can_manage_referential(by):
+        raise PermissionRefused("Seul un administrateur de la plateforme peut modifier le référentiel.")
+
+
+def _sync_establishment_grants(user, establishment):
+    """Guardian grants on an establishment = the union of what the user's roles on it allow."""
+    wanted = set()
+    for role in RoleAssignment.objects.filter(user=user, establishment=establishment).values_list("role", flat=True):
+        wanted.update(permissions.ESTABLISHMENT_ROLE_PERMISSIONS.get(role, ()))
+    current = EstablishmentUserObjectPermission.objects.filter(user=user, content_object=establishment)
+    current.exclude(permission__codename__in=wanted).delete()
+    present = set(current.values_list("permission__codename", flat=True))
+    for perm in Permission.objects.filter(content_type__app_label="hopen", codename__in=wanted - present):
+        EstablishmentUserObjectPermission.objects.create(user=user, permission=perm, content_object=establishment)
+    user.__dict__.pop("_hopen_object_perms", None)
+    user.__dict__.pop("_hopen_scope", None)
+
+
+@transaction.atomic
+def role_assign(*, user, role, by=None, establishment=None, ght=None, region=None) -> RoleAssignment:
+    """Give `user` a role in a scope. `by=None` only for system tasks (importer, demo seeding)."""
+    _require_referential_manager(by)
+    assignment = RoleAssignment(user=user, role=role, establishment=establishment, ght=ght, region=region, granted_by=by)
+    assignment.full_clean()
+    assignment.save()
+    if establishment is not None:
+        _sync_establishment_grants(user, establishment)
+    user.__dict__.pop("_hopen_scope", None)
+    audit_record(actor=by, action="role.assign", target=assignment, changes={"role": [None, str(assignment)]})
+    return assignment
+
+
+@transaction.atomic
+def role_revoke(*, assignment: RoleAssignment, by=None) -> None:
+    _require_referential_manager(by)
+    description = str(assignment)
+    user, establishment = assignment.user, assignment.establishment
+    audit_record(actor=by, action="role.revoke", target=assignment, changes={"role": [description, None]})
+    assignment.delete()
+    if establishment is not None:
+        _sync_establishment_grants(user, establishment)
+    user.__dict__.pop("_hopen_scope", None)
+
+
+@transaction.atomic
+def establishment_set_ght(*, establishment: Establishment, ght: Ght | None, by) -> Establishment:
+    """An administrator corrects the GHT membership inferred from the SAE data; the importer keeps it."""
+    _require_referential_manager(by)
+    establishment = Establishment.objects.select_for_update().get(pk=establishment.pk)
+    if ght is not None and ght.region_id != establishment.region_id:
+        raise ApplicationError("Un établissement ne peut appartenir qu'à un GHT de sa région.")
+    before = snapshot(establishment, ["ght", "ght_membership_source"])
+    if establishment.ght_id and establishment.ght_id != getattr(ght, "pk", None):
+        Ght.objects.filter(pk=establishment.ght_id, support=establishment).update(support=None, support_source="")
+    establishment.ght = ght
+    establishment.ght_membership_source = GhtMembershipSource.MANUAL if ght else ""
+    establishment.save(update_fields=["ght", "ght_membership_source"])
+    audit_record(
+        actor=by,
+        action="establishment.set_ght",
+        target=establishment,
+        changes=diff(before, snapshot(establishment, ["ght", "ght_membership_source"])),
+    )
+    return establishment
+
+
+@transaction.atomic
+def ght_set_support(*, ght: Ght, support: Establishment | None, by) -> Ght:
+    """The support establishment must be a member of its GHT."""
+    _require_referential_manager(by)
+    ght = Ght.objects.select_for_update().get(pk=ght.pk)
+    if support is not None and support.ght_id != ght.pk:
+        raise ApplicationError("L'établissement support doit être membre du GHT.")
+    before = snapshot(ght, ["support", "support_source"])
+    ght.support = support
+    ght.support_source = GhtMembershipSource.MANUAL if support else ""
+    ght.save(update_fields=["support", "support_source"])
+    audit_record(
+        actor=by, action="ght.set_support", target=ght, changes=diff(before, snapshot(ght, ["support", "support_source"]))
+    )
+    return ght

@@ -1,0 +1,8 @@
+"""Test runs: same PostgreSQL engine as production, fast hashing, in-memory mail."""
+
+from .base import *  # noqa: F401,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+HOPEN_DEMO_DATA_ALLOWED = True
+CELERY_TASK_ALWAYS_EAGER = False
