@@ -69,10 +69,14 @@ def establishment_set_ght(*, establishment: Establishment, ght: Ght | None, by) 
     if ght is not None and ght.region_id != establishment.region_id:
         raise ApplicationError("Un établissement ne peut appartenir qu'à un GHT de sa région.")
     before = snapshot(establishment, ["ght", "ght_membership_source"])
-    if establishment.ght_id and establishment.ght_id != getattr(ght, "pk", None):
-        Ght.objects.filter(pk=establishment.ght_id, support=establishment).update(support=None, support_source="")
+    left = establishment.ght if establishment.ght_id and establishment.ght_id != getattr(ght, "pk", None) else None
+    if left is not None and left.support_id == establishment.pk:
+        # A support establishment that leaves its GHT stops being its support; the next import re-infers one.
+        Ght.objects.filter(pk=left.pk).update(support=None, support_source="")
+        audit_record(actor=by, action="ght.set_support", target=left, changes={"support": [establishment.pk, None]})
     establishment.ght = ght
-    establishment.ght_membership_source = GhtMembershipSource.MANUAL if ght else ""
+    # Marked manual even when cleared, so that a later import does not re-infer what an administrator undid.
+    establishment.ght_membership_source = GhtMembershipSource.MANUAL
     establishment.save(update_fields=["ght", "ght_membership_source"])
     audit_record(
         actor=by,
@@ -92,7 +96,7 @@ def ght_set_support(*, ght: Ght, support: Establishment | None, by) -> Ght:
         raise ApplicationError("L'établissement support doit être membre du GHT.")
     before = snapshot(ght, ["support", "support_source"])
     ght.support = support
-    ght.support_source = GhtMembershipSource.MANUAL if support else ""
+    ght.support_source = GhtMembershipSource.MANUAL
     ght.save(update_fields=["support", "support_source"])
     audit_record(
         actor=by, action="ght.set_support", target=ght, changes=diff(before, snapshot(ght, ["support", "support_source"]))

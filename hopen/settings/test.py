@@ -6,3 +6,5 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HOPEN_DEMO_DATA_ALLOWED = True
 CELERY_TASK_ALWAYS_EAGER = False
+# A queue of their own, so that a `make run` worker on the same Redis never takes the tests' tasks.
+CELERY_TASK_DEFAULT_QUEUE = "hopen-tests"

@@ -1,0 +1,37 @@
+import pytest
+
+from hopen.models import Role
+from tests.factories import EstablishmentFactory, GhtFactory, RegionFactory, user_with_role
+
+
+@pytest.fixture
+def tenants(db):
+    """Two regions; in region A a GHT (support + member), a private clinic; in region B one hospital.
+
+    Returns a namespace with the establishments and one user per role, so scope tests read as a table.
+    """
+    region_a = RegionFactory(code="32", name="Hauts-de-France", ars_name="ARS Hauts-de-France")
+    region_b = RegionFactory(code="53", name="Bretagne", ars_name="ARS Bretagne")
+    ght = GhtFactory(region=region_a, code="HF-99")
+    support = EstablishmentFactory(region=region_a, ght=ght, name="CH Support")
+    member = EstablishmentFactory(region=region_a, ght=ght, name="CH Membre")
+    ght.support = support
+    ght.save()
+    clinic = EstablishmentFactory(region=region_a, status="private_for_profit", name="Clinique du Nord")
+    foreign = EstablishmentFactory(region=region_b, name="CH de Bretagne")
+
+    class Tenants:
+        pass
+
+    t = Tenants()
+    t.region_a, t.region_b, t.ght = region_a, region_b, ght
+    t.support, t.member, t.clinic, t.foreign = support, member, clinic, foreign
+    t.editor = user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=member)
+    t.director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=member)
+    t.ght_director = user_with_role(Role.GHT_SUPPORT_DIRECTOR, ght=ght)
+    t.ars_a = user_with_role(Role.ARS_OFFICER, region=region_a)
+    t.ars_b = user_with_role(Role.ARS_OFFICER, region=region_b)
+    t.dgos = user_with_role(Role.DGOS_OFFICER)
+    t.auditor = user_with_role(Role.DGOS_AUDITOR)
+    t.admin = user_with_role(Role.PLATFORM_ADMIN)
+    return t
