@@ -39,7 +39,9 @@ def establishment_list(request):
         regions=selectors.regions_visible_to(request.user),
         visible_establishments=visible,
     )
-    filters = form.cleaned_data if form.is_valid() else {}
+    # A value outside the offered choices (say a foreign region) drops that filter only; the valid ones still apply.
+    form.is_valid()
+    filters = getattr(form, "cleaned_data", {})
     establishments = selectors.establishments_visible_to(
         request.user,
         search=filters.get("q", ""),

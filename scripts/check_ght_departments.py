@@ -28,7 +28,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-MAPPING = HERE / "ght_departments.csv"
+MAPPING = HERE.parent / "fixtures" / "ght_departments.csv"
 EXPECTED_GHTS = 135
 HEADER = ["ght_code", "departments", "main_city_hint", "confidence", "note"]
 CONFIDENCES = {"high", "medium", "low"}

@@ -14,13 +14,17 @@ Files are latin-1, `;`-separated, header on the first line. What is imported and
   group plus a total row `SSR_TOT` (we take the total, or the sum of the group rows when a total
   is missing); PSY has one row per discipline plus a `TOT` row (same rule).
 * GHTs come from GHT_<year>r.csv, which has no list of members. Membership is inferred for public
-  establishments only (a GHT gathers public hospitals): `fixtures/ght_departments.csv` gives the
-  departments each GHT covers; a public establishment of a department covered by exactly one GHT
-  of its region is a member of it; in a department shared by several GHTs, the establishment joins
-  the GHT whose usual seat city (`main_city_hint`) is its own city, else it stays unattached for an
-  administrator to settle. The support establishment is inferred as the member in the seat city
-  with the most MCO days (else the member with the most MCO days). Inferred links are marked as
-  such; links set by an administrator are never overwritten by a later import.
+  establishments only (a GHT gathers public hospitals), in this order:
+  1. `fixtures/ght_legal_entities.csv` places every public legal entity of a department shared by
+     several GHTs (or out of any GHT: AP-HP, army hospitals…), from the published GHT compositions,
+     checked against the member counts of GHT_<year>r.csv (scripts/check_ght_legal_entities.py);
+  2. otherwise `fixtures/ght_departments.csv` gives the departments each GHT covers: a public
+     establishment of a department covered by exactly one GHT of its region is a member of it;
+  3. otherwise the establishment joins the GHT whose seat city (`main_city_hint`) is its own city,
+     else it stays unattached for an administrator to settle.
+  The support establishment is inferred as the member in the seat city with the most MCO days
+  (else the member with the most MCO days). Inferred links are marked as such; links set by an
+  administrator are never overwritten by a later import.
 
 The import is idempotent: a second run with the same files changes nothing and says so.
 """
@@ -308,9 +312,19 @@ class SaeImporter:
                 )
         return lookup
 
-    def infer_ght(self, lookup, region_code, department, city, status):
+    def legal_entity_lookup(self, ghts):
+        """{legal entity FINESS: GHT or None} for the entities placed by hand in the fixture."""
+        return {
+            row["ej_finess"]: ghts.get(row["ght_code"]) if row["ght_code"] else None
+            for row in _read_csv_fixture("ght_legal_entities.csv")
+        }
+
+    def infer_ght(self, lookup, entity_lookup, region_code, legal_entity_finess, department, city, status):
         if status != EstablishmentStatus.PUBLIC:
             return None
+        if legal_entity_finess in entity_lookup:
+            ght = entity_lookup[legal_entity_finess]
+            return ght if ght is not None and ght.region.code == region_code else None
         candidates = lookup.get((region_code, department), [])
         if len(candidates) == 1:
             return candidates[0][0]
@@ -322,15 +336,15 @@ class SaeImporter:
         with transaction.atomic():
             regions = self.import_regions()
             ghts = self.import_ghts(regions)
-            lookup = self.ght_lookup(ghts)
+            lookup, entity_lookup = self.ght_lookup(ghts), self.legal_entity_lookup(ghts)
             figures, presence = self.read_activity()
-            self.import_establishments(regions, ghts, lookup, categories, figures, presence)
+            self.import_establishments(regions, lookup, entity_lookup, categories, figures, presence)
             self.infer_supports(ghts)
             for action, entries in self.audit_entries.items():
                 audit_record_many(actor=None, action=action, entries=entries)
         return self.report
 
-    def import_establishments(self, regions, ghts, lookup, categories, figures, presence):
+    def import_establishments(self, regions, lookup, entity_lookup, categories, figures, presence):
         path = _find(self.directory, "ID")
         legal_entities = {e.finess: e for e in LegalEntity.objects.all()}
         establishments = {e.finess: e for e in Establishment.objects.select_related("ght", "region")}
@@ -400,7 +414,7 @@ class SaeImporter:
             }
             establishment = establishments.get(finess)
             if establishment is None or establishment.ght_membership_source != GhtMembershipSource.MANUAL:
-                ght = self.infer_ght(lookup, region.code, department, city, status)
+                ght = self.infer_ght(lookup, entity_lookup, region.code, ej_finess, department, city, status)
                 wanted["ght"] = ght
                 wanted["ght_membership_source"] = GhtMembershipSource.INFERRED if ght else ""
             if establishment is None:
