@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import permissions, selectors
+from .finess import finess_error
 from .models import ActivityFigures, Establishment
 
 
@@ -20,16 +21,16 @@ class TokenObtainView(APIView):
     authentication_classes = []
     throttle_scope = "token"
 
-    class InputSerializer(serializers.Serializer):
+    class TokenRequestSerializer(serializers.Serializer):
         email = serializers.EmailField(label="Adresse électronique")
         password = serializers.CharField(label="Mot de passe", style={"input_type": "password"}, trim_whitespace=False)
 
-    class OutputSerializer(serializers.Serializer):
+    class TokenResponseSerializer(serializers.Serializer):
         token = serializers.CharField()
 
-    @extend_schema(request=InputSerializer, responses=OutputSerializer, auth=[])
+    @extend_schema(request=TokenRequestSerializer, responses=TokenResponseSerializer, auth=[])
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         user = authenticate(request, username=data.validated_data["email"], password=data.validated_data["password"])
         if user is None or not user.is_active:
@@ -40,7 +41,7 @@ class TokenObtainView(APIView):
 
 class EstablishmentFilter(django_filters.FilterSet):
     region = django_filters.CharFilter(field_name="region__code", label="Code INSEE de région")
-    status = django_filters.ChoiceFilter(choices=Establishment._meta.get_field("status").choices, label="Statut")
+    status = django_filters.ChoiceFilter(choices=selectors.STATUS_FILTER_CHOICES, method="filter_status", label="Statut")
     category = django_filters.CharFilter(field_name="category_code", label="Catégorie FINESS")
     ght = django_filters.CharFilter(field_name="ght__code", label="Code court du GHT")
     search = django_filters.CharFilter(method="filter_search", label="Nom, commune ou FINESS")
@@ -48,6 +49,9 @@ class EstablishmentFilter(django_filters.FilterSet):
     class Meta:
         model = Establishment
         fields = ["region", "status", "category", "ght", "search"]
+
+    def filter_status(self, queryset, name, value):
+        return selectors.filter_by_status(queryset, value)
 
     def filter_search(self, queryset, name, value):
         return selectors.search_establishments(queryset, value)
@@ -97,5 +101,8 @@ class EstablishmentViewSet(viewsets.ReadOnlyModelViewSet):
         return EstablishmentDetailSerializer if self.action == "retrieve" else EstablishmentSerializer
 
     def get_object(self):
+        problem = finess_error(self.kwargs["finess"])
+        if problem:
+            raise serializers.ValidationError({"finess": [problem]})
         establishment = permissions.get_establishment_for_reading(self.request.user, self.kwargs["finess"])
         return self.get_queryset().get(pk=establishment.pk)

@@ -1,9 +1,10 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from .models import Establishment, EstablishmentStatus, Ght, Region
+from . import selectors
+from .models import Establishment, Ght, Region
 
-STATUS_FILTER_CHOICES = [("", "Tous les statuts"), *EstablishmentStatus.choices, ("espic", "ESPIC")]
+STATUS_FILTER_CHOICES = [("", "Tous les statuts"), *selectors.STATUS_FILTER_CHOICES]
 
 
 class EmailAuthenticationForm(AuthenticationForm):

@@ -1,9 +1,12 @@
 """Reads on the tenancy core, always scoped to the user by the permission policy."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 
-from .models import Establishment, Region
+from .models import Establishment, EstablishmentStatus, Ght, Region
 from .permissions import establishment_read_filter, scope_of
+
+ESPIC_STATUS_FILTER = "espic"
+STATUS_FILTER_CHOICES = [*EstablishmentStatus.choices, (ESPIC_STATUS_FILTER, "ESPIC")]
 
 
 def establishments_visible_to(user, *, search="", region=None, status=None, category=None, ght=None):
@@ -16,15 +19,34 @@ def establishments_visible_to(user, *, search="", region=None, status=None, cate
     if region:
         queryset = queryset.filter(region__code=region)
     if status:
-        if status == "espic":
-            queryset = queryset.filter(is_espic=True)
-        else:
-            queryset = queryset.filter(status=status)
+        queryset = filter_by_status(queryset, status)
     if category:
         queryset = queryset.filter(category_code=category)
     if ght:
         queryset = queryset.filter(ght__code=ght)
     return queryset.order_by("name", "finess")
+
+
+def establishments_held_by(user):
+    """The establishments where the user holds an establishment role (editor, director)."""
+    return establishments_visible_to(user).filter(pk__in=scope_of(user).establishment_ids)
+
+
+def ghts_supported_by(user):
+    """The GHTs whose support establishment the user directs, with their members."""
+    return (
+        Ght.objects.filter(pk__in=scope_of(user).ght_ids)
+        .select_related("support")
+        .prefetch_related(Prefetch("members", queryset=Establishment.objects.order_by("name")))
+        .order_by("code")
+    )
+
+
+def filter_by_status(queryset, status: str):
+    """A legal status, or "espic": the non-profit establishments recognised as ESPIC."""
+    if status == ESPIC_STATUS_FILTER:
+        return queryset.filter(is_espic=True)
+    return queryset.filter(status=status)
 
 
 def search_establishments(queryset, term: str):

@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from . import permissions, selectors
 from .forms import EstablishmentFilterForm
-from .models import AuditRecord, Role
+from .models import AuditRecord
 
 LIST_PAGE_SIZE = 25
 
@@ -25,8 +25,8 @@ def home(request):
         context["total"] = sum(row.total for row in context["region_counts"])
         template = "hopen/home_region.html"
     else:
-        context["establishments"] = selectors.establishments_visible_to(request.user)
-        context["support_ghts"] = [a.ght for a in context["roles"] if a.role == Role.GHT_SUPPORT_DIRECTOR]
+        context["establishments"] = selectors.establishments_held_by(request.user)
+        context["support_ghts"] = selectors.ghts_supported_by(request.user)
         template = "hopen/home_establishment.html"
     return render(request, template, context)
 

@@ -158,7 +158,6 @@ def test(argv):
         env.pop("DJANGO_SETTINGS_MODULE", None)  # pytest.ini_options chooses the test settings
         env["DATABASE_URL"] = services.database_url()
         env["REDIS_URL"] = services.redis_url()
-        env.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # live_server + Playwright
         return subprocess.run([PYTHON, "-m", "pytest", *argv], cwd=ROOT, env=env).returncode
     finally:
         services.stop()

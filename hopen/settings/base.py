@@ -155,6 +155,8 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "HOP'EN <ne-pas-repondre@hopen.sante.gouv.fr>")
 
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Shared by every process (throttling counters, for instance): Redis, not per-process memory.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "hopen"}}
 CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TIMEZONE = TIME_ZONE
@@ -175,6 +177,9 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hopen.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    # Password guessing on the token endpoint: a few attempts a minute per client address.
+    "DEFAULT_THROTTLE_RATES": {"token": env("API_TOKEN_THROTTLE", "10/minute")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API HOP'EN",

@@ -8,3 +8,5 @@ HOPEN_DEMO_DATA_ALLOWED = True
 CELERY_TASK_ALWAYS_EAGER = False
 # A queue of their own, so that a `make run` worker on the same Redis never takes the tests' tasks.
 CELERY_TASK_DEFAULT_QUEUE = "hopen-tests"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"token": "10000/minute"}}  # noqa: F405

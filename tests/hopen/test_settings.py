@@ -9,6 +9,8 @@ from django.conf import settings
 
 def run_manage(*args, **env):
     environment = {**os.environ, **env}
+    # pytest may run with DJANGO_ALLOW_ASYNC_UNSAFE for the browser tests; production never does.
+    environment.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=settings.BASE_DIR, env=environment, capture_output=True, text=True
     )
