@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection, transaction
+from django.db.models import Model
 from django.forms.models import model_to_dict
 
 from .models import AuditRecord
@@ -20,8 +21,17 @@ GENESIS_HASH = "0" * 64
 AUDIT_CHAIN_LOCK_ID = 7_042_019
 
 
+class AuditJSONEncoder(DjangoJSONEncoder):
+    """Related objects are recorded by primary key, as `model_to_dict` does."""
+
+    def default(self, o):
+        if isinstance(o, Model):
+            return o.pk
+        return super().default(o)
+
+
 def _canonical(value) -> str:
-    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(value, cls=AuditJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
 def _jsonable(value):

@@ -105,6 +105,23 @@ def can_declare_establishment_data(user, establishment) -> bool:
     return _has_object_permission(user, DECLARE_DATA, establishment)
 
 
+def can_declare_values(user, establishment) -> bool:
+    """The director declares; an editor may, when the establishment has no director account."""
+    if can_declare_establishment_data(user, establishment):
+        return True
+    if not can_enter_establishment_data(user, establishment):
+        return False
+    return not establishment.role_assignments.filter(role=Role.ESTABLISHMENT_DIRECTOR, user__is_active=True).exists()
+
+
+def can_enter_indicator_values(user, establishment) -> bool:
+    """Draft indicator values: the establishment's own roles, or its GHT's support director (annex 5: the
+    support establishment files for its members); declaring stays with the establishment (`can_declare_values`)."""
+    if can_enter_establishment_data(user, establishment):
+        return True
+    return bool(establishment.ght_id) and establishment.ght_id in scope_of(user).ght_ids
+
+
 def can_browse_audit_trail(user) -> bool:
     scope = scope_of(user)
     return user.is_superuser or bool(scope.roles & {Role.PLATFORM_ADMIN, Role.DGOS_AUDITOR})

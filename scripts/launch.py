@@ -128,6 +128,7 @@ def run(argv):
         env["REDIS_URL"] = services.redis_url()
         manage("migrate", "--no-input", "-v", "0", env=env)
         manage("setup_periodic_tasks", env=env)
+        manage("load_programme", env=env)
         manage("import_sae", env=env)
         manage("seed_demo", env=env)
         celery = [PYTHON, "-m", "celery", "-A", "hopen"]

@@ -213,6 +213,14 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
+# Justificatory documents (pièces justificatives).
+EVIDENCE_MAX_UPLOAD_SIZE = int(env("EVIDENCE_MAX_UPLOAD_SIZE", str(20 * 1024 * 1024)))
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads spool to a temporary file
+# ClamAV daemon: a Unix socket path, or host:port. Unset: files are marked "not scanned".
+CLAMD_SOCKET = env("CLAMD_SOCKET", "")
+CLAMD_HOST = env("CLAMD_HOST", "")
+CLAMD_PORT = int(env("CLAMD_PORT", "3310"))
+
 HOPEN_SAE_DIR = Path(env("HOPEN_SAE_DIR", str(BASE_DIR.parent / "shared" / "data" / "sae2023")))
 
 LOGGING = {

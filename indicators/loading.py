@@ -1,0 +1,101 @@
+"""Loading a programme's rules from fixtures: calendar, catalogue. Idempotent; every change is audited."""
+
+import datetime
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from hopen.audit import audit_record
+
+from .models import CatalogueVersion, Indicator, IndicatorGroup, Programme, ProgrammeDeadline, SemesterRange
+
+FIXTURES = Path(settings.BASE_DIR) / "fixtures"
+
+
+def _upsert(model, lookup: dict, values: dict, counts: dict, actor=None):
+    instance = model.objects.filter(**lookup).first()
+    if instance is None:
+        instance = model.objects.create(**lookup, **values)
+        audit_record(actor=actor, action="programme.load", target=instance, changes={k: [None, v] for k, v in values.items()})
+        counts["created"] += 1
+        return instance
+    changes = {k: [getattr(instance, k), v] for k, v in values.items() if getattr(instance, k) != v}
+    if changes:
+        for key, value in values.items():
+            setattr(instance, key, value)
+        instance.save()
+        audit_record(actor=actor, action="programme.load", target=instance, changes=changes)
+        counts["updated"] += 1
+    else:
+        counts["unchanged"] += 1
+    return instance
+
+
+@transaction.atomic
+def load_calendar(path: Path = FIXTURES / "programme_calendar.json") -> dict:
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for spec in data["programmes"]:
+        programme = _upsert(Programme, {"code": spec["code"]}, {"name": spec["name"]}, counts)
+        for deadline in spec["deadlines"]:
+            _upsert(
+                ProgrammeDeadline,
+                {"programme": programme, "code": deadline["code"]},
+                {"label": deadline["label"], "date": datetime.date.fromisoformat(deadline["date"]), "source": deadline["source"]},
+                counts,
+            )
+        for semester_range in spec["semester_ranges"]:
+            _upsert(
+                SemesterRange,
+                {"programme": programme, "code": semester_range["code"]},
+                {k: semester_range[k] for k in ("label", "first", "last", "source")},
+                counts,
+            )
+    return counts
+
+
+@transaction.atomic
+def load_catalogue(path: Path = FIXTURES / "hopen_catalogue.json") -> dict:
+    """Annex 1 catalogue. A new `catalogue_version.code` creates a new version and makes it current;
+    the previous version and the values entered against it are kept."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    programme = _upsert(
+        Programme, {"code": data["programme"]["code"]},
+        {"name": data["programme"]["name"], "source": data["programme"]["source"]}, counts,
+    )
+    version = data["catalogue_version"]
+    CatalogueVersion.objects.filter(programme=programme, is_current=True).exclude(code=version["code"]).update(is_current=False)
+    catalogue = _upsert(
+        CatalogueVersion, {"programme": programme, "code": version["code"]},
+        {"label": version["label"], "is_current": True}, counts,
+    )
+    groups = {}
+    for group in data["groups"]:
+        groups[group["code"]] = _upsert(
+            IndicatorGroup, {"catalogue": catalogue, "code": group["code"]},
+            {"kind": group["kind"], "label": group["label"], "position": group["position"]}, counts,
+        )
+    for item in data["indicators"]:
+        threshold = item["target_threshold_percent"]
+        _upsert(
+            Indicator, {"catalogue": catalogue, "code": item["code"]},
+            {
+                "group": groups[item["group"]],
+                "position": item["position"],
+                "label": item["label"],
+                "ght_declination": item["ght_declination"],
+                "hn_attainment_rate": item["hn_attainment_rate"],
+                "target_text": item["target_text"],
+                "target_kind": item["target_kind"],
+                "target_threshold": Decimal(threshold).quantize(Decimal("0.01")) if threshold is not None else None,
+                "evolution": item["evolution"],
+                "not_applicable_allowed": item["not_applicable_allowed"],
+                "not_applicable_note": item["not_applicable_note"],
+            },
+            counts,
+        )
+    return counts

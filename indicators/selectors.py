@@ -1,0 +1,67 @@
+"""Reads on the catalogue and on indicator values, scoped to the user by the permission policy."""
+
+from collections import defaultdict
+
+from django.db.models import Prefetch
+
+from hopen.permissions import get_establishment_for_reading
+
+from .attainment import Attainment, group_attainment, prerequisites_attainment, value_attainment
+from .models import CatalogueVersion, Indicator, IndicatorGroup, IndicatorValue, ValueStatus
+
+HOPEN = "HOPEN"
+
+
+def current_catalogue(programme_code: str = HOPEN) -> CatalogueVersion:
+    """The catalogue in force, with its groups and indicators (3 queries)."""
+    return (
+        CatalogueVersion.objects.select_related("programme")
+        .prefetch_related(
+            Prefetch("groups", queryset=IndicatorGroup.objects.order_by("position")),
+            Prefetch("indicators", queryset=Indicator.objects.select_related("group").order_by("group__position", "position")),
+        )
+        .get(programme__code=programme_code, is_current=True)
+    )
+
+
+def latest_declared_values(establishment_ids, indicator_ids=None) -> dict:
+    """{(establishment id, indicator id): the declared value of the latest date of measurement} — one query."""
+    queryset = IndicatorValue.objects.filter(establishment_id__in=establishment_ids, status=ValueStatus.DECLARED)
+    if indicator_ids is not None:
+        queryset = queryset.filter(indicator_id__in=indicator_ids)
+    queryset = queryset.order_by("establishment_id", "indicator_id", "-measured_on").distinct(
+        "establishment_id", "indicator_id"
+    )
+    return {(v.establishment_id, v.indicator_id): v for v in queryset}
+
+
+def attainment_of(indicator, value) -> Attainment:
+    if value is None:
+        return Attainment.MISSING
+    return value_attainment(
+        target_kind=indicator.target_kind,
+        threshold=indicator.target_threshold,
+        value_kind=value.kind,
+        numerator=value.numerator,
+        denominator=value.denominator,
+        exists=value.exists,
+    )
+
+
+def group_attainments(catalogue, values_by_indicator: dict) -> dict:
+    """{group code: Attainment} and "prerequisites" for all P groups, from {indicator id: value}."""
+    per_group = defaultdict(list)
+    prerequisites = []
+    for indicator in catalogue.indicators.all():
+        attainment = attainment_of(indicator, values_by_indicator.get(indicator.pk))
+        per_group[indicator.group.code].append(attainment)
+        if indicator.group.kind == "prerequisite":
+            prerequisites.append(attainment)
+    result = {code: group_attainment(items) for code, items in per_group.items()}
+    result["prerequisites"] = prerequisites_attainment(prerequisites)
+    return result
+
+
+def establishment_for_indicators(user, finess):
+    """The establishment if the user may read it (404 otherwise), for every indicator page and endpoint."""
+    return get_establishment_for_reading(user, finess)

@@ -1,0 +1,37 @@
+import datetime
+
+import pytest
+
+from indicators.loading import load_calendar, load_catalogue
+from indicators.models import Indicator
+from indicators.services import ValueInput, value_declare, value_save_draft
+
+
+@pytest.fixture
+def catalogue(db):
+    """The real HOP'EN catalogue of annex 1 (fixtures/hopen_catalogue.json) and the programme calendar."""
+    load_calendar()
+    load_catalogue()
+    return Indicator.objects.filter(catalogue__is_current=True, catalogue__programme__code="HOPEN")
+
+
+def indicator(code):
+    return Indicator.objects.get(code=code, catalogue__is_current=True)
+
+
+def rate(numerator, denominator, day=datetime.date(2020, 3, 15), **extra):
+    return ValueInput(measured_on=day, kind="rate", numerator=numerator, denominator=denominator, **extra)
+
+
+def existence(exists, day=datetime.date(2020, 3, 15), **extra):
+    return ValueInput(measured_on=day, kind="existence", exists=exists, **extra)
+
+
+def not_applicable(reason="Activité non réalisée dans l'établissement", day=datetime.date(2020, 3, 15)):
+    return ValueInput(measured_on=day, kind="not_applicable", not_applicable_reason=reason)
+
+
+def declared(establishment, code, data, *, editor, director):
+    """Enter a draft as `editor` and declare it as `director` through the services."""
+    value = value_save_draft(establishment=establishment, indicator=indicator(code), data=data, by=editor)
+    return value_declare(value=value, by=director)
