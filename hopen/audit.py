@@ -58,9 +58,17 @@ def snapshot(instance, fields=None) -> dict:
 
 
 def diff(before: dict, after: dict) -> dict:
-    """{field: [old, new]} for every field whose value changed."""
+    """{field: [old, new]} for every field whose value changed (an absent field, None and "" are all empty)."""
+
+    def normalised(value):
+        return None if value in (None, "") else value
+
     keys = sorted(set(before) | set(after))
-    return {key: [before.get(key), after.get(key)] for key in keys if before.get(key) != after.get(key)}
+    return {
+        key: [before.get(key), after.get(key)]
+        for key in keys
+        if normalised(before.get(key)) != normalised(after.get(key))
+    }
 
 
 def audit_record(*, actor, action: str, target, changes: dict | None = None) -> AuditRecord:

@@ -68,13 +68,14 @@ def value_attainment(
 def group_attainment(attainments) -> Attainment:
     """A group (P1…P4, D1…D7) is reached when every indicator is reached or not applicable, one at least reached.
 
-    Any missing value makes the group missing; otherwise any value not reached makes it not reached.
+    One indicator not reached settles it: the group is not reached, whatever is still missing;
+    otherwise a missing value leaves the group "missing".
     """
     attainments = list(attainments)
-    if not attainments or Attainment.MISSING in attainments:
-        return Attainment.MISSING
     if Attainment.NOT_REACHED in attainments:
         return Attainment.NOT_REACHED
+    if not attainments or Attainment.MISSING in attainments:
+        return Attainment.MISSING
     if Attainment.REACHED in attainments:
         return Attainment.REACHED
     return Attainment.NOT_APPLICABLE
@@ -83,6 +84,8 @@ def group_attainment(attainments) -> Attainment:
 def prerequisites_attainment(attainments) -> Attainment:
     """The HOP'EN prerequisites (P1–P4, 15 indicators) are reached only when all of them are (§5.3.1)."""
     attainments = list(attainments)
+    if any(a in (Attainment.NOT_REACHED, Attainment.NOT_APPLICABLE) for a in attainments):
+        return Attainment.NOT_REACHED
     if not attainments or Attainment.MISSING in attainments:
         return Attainment.MISSING
-    return Attainment.REACHED if all(a == Attainment.REACHED for a in attainments) else Attainment.NOT_REACHED
+    return Attainment.REACHED

@@ -119,7 +119,7 @@ def value_save_draft(*, establishment, indicator: Indicator, data: ValueInput, b
 @transaction.atomic
 def value_correct(*, value: IndicatorValue, reason: str, data: ValueInput, by) -> IndicatorValue:
     """A declared value stays as it is; the correction is a new draft version carrying its reason."""
-    value = IndicatorValue.objects.select_for_update().select_related("establishment", "indicator").get(pk=value.pk)
+    value = IndicatorValue.objects.select_for_update(of=("self",)).select_related("establishment", "indicator").get(pk=value.pk)
     if not permissions.can_enter_indicator_values(by, value.establishment):
         raise PermissionRefused("Seuls les utilisateurs de l'établissement peuvent corriger ses indicateurs.")
     if value.status != ValueStatus.DECLARED:
@@ -143,9 +143,14 @@ def value_correct(*, value: IndicatorValue, reason: str, data: ValueInput, by) -
     _save(correction)
     # The justificatory documents stay with the corrected figures unless the user removes them.
     for document in value.documents.filter(deleted_at__isnull=True):
+        source = document.pk
         document.pk = None
         document.value = correction
         document.save()
+        audit_record(
+            actor=by, action="evidence.carry_over", target=document,
+            changes={"value": [value.pk, correction.pk], "copied_from": [None, source]},
+        )
     audit_record(
         actor=by,
         action="indicator_value.correct",
@@ -158,9 +163,9 @@ def value_correct(*, value: IndicatorValue, reason: str, data: ValueInput, by) -
 @transaction.atomic
 def value_declare(*, value: IndicatorValue, by) -> IndicatorValue:
     """Declaring locks the value; a declared correction supersedes the version it corrects."""
-    value = IndicatorValue.objects.select_for_update().select_related("establishment", "indicator", "previous").get(pk=value.pk)
-    if not permissions.can_view_establishment(by, value.establishment):
-        raise PermissionRefused("Action non autorisée.")
+    value = IndicatorValue.objects.select_for_update(of=("self",)).select_related("establishment", "indicator").get(pk=value.pk)
+    if not permissions.can_enter_indicator_values(by, value.establishment):
+        raise PermissionRefused("Vous consultez les indicateurs de cet établissement en lecture seule.")
     if not permissions.can_declare_values(by, value.establishment):
         raise PermissionRefused("La déclaration revient à la direction de l'établissement.")
     if value.status != ValueStatus.DRAFT:

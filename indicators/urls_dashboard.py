@@ -1,3 +1,10 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns = []
+from . import views_dashboard
+
+urlpatterns = [
+    path("etablissements/<str:finess>/indicateurs/", views_dashboard.dashboard, name="dashboard"),
+    path("indicateurs/", views_dashboard.indicators_home, name="home"),
+    path("indicateurs/etablissements/", views_dashboard.regional_table, name="regional_table"),
+    path("indicateurs/completude/", views_dashboard.completeness, name="completeness"),
+]

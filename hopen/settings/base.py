@@ -191,6 +191,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "EstablishmentStatusEnum": "hopen.models.EstablishmentStatus",
+        "IndicatorValueStatusEnum": "indicators.models.ValueStatus",
+    },
 }
 
 # Content Security Policy: no inline script or style anywhere; the DSFR scripts carry the nonce.
@@ -220,6 +224,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024  # larger uploads spool to a tempo
 CLAMD_SOCKET = env("CLAMD_SOCKET", "")
 CLAMD_HOST = env("CLAMD_HOST", "")
 CLAMD_PORT = int(env("CLAMD_PORT", "3310"))
+CLAMD_TIMEOUT = float(env("CLAMD_TIMEOUT", "60"))
 
 HOPEN_SAE_DIR = Path(env("HOPEN_SAE_DIR", str(BASE_DIR.parent / "shared" / "data" / "sae2023")))
 

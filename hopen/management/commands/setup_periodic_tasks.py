@@ -11,6 +11,11 @@ PERIODIC_TASKS = [
         "task": "hopen.tasks.verify_audit_chain",
         "crontab": {"minute": "30", "hour": "2"},
     },
+    {
+        "name": "Relance de l'analyse antivirus des pièces restées en attente",
+        "task": "indicators.tasks.requeue_pending_evidence",
+        "crontab": {"minute": "*/15", "hour": "*"},
+    },
 ]
 
 

@@ -1,0 +1,219 @@
+"""Attainment pages: an establishment's dashboard, the regional table, the completeness view.
+
+Every page asks the permission policy: an establishment out of the user's scope answers 404, lists
+only show what the user may read. ARS and DGOS read the pages without entry buttons.
+"""
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from hopen import permissions
+from hopen.forms import EstablishmentFilterForm
+from hopen.selectors import establishments_visible_to, regions_visible_to
+
+from . import selectors_dashboard
+from .models import CatalogueVersion
+from .selectors import current_catalogue, establishment_for_indicators
+
+PAGE_SIZE = 25
+PREREQUISITES_YES = "oui"
+PREREQUISITES_NO = "non"
+
+
+class AttainmentFilterForm(EstablishmentFilterForm):
+    """The establishment filters, plus "prérequis atteints oui / non"."""
+
+    prerequisites = forms.ChoiceField(
+        label="Prérequis atteints",
+        required=False,
+        choices=[
+            ("", "Tous"),
+            (PREREQUISITES_YES, "Oui (les 15 indicateurs atteints)"),
+            (PREREQUISITES_NO, "Non (non atteints ou non renseignés)"),
+        ],
+    )
+
+
+def _catalogue_or_none():
+    try:
+        return current_catalogue()
+    except CatalogueVersion.DoesNotExist:
+        return None
+
+
+@login_required
+def indicators_home(request):
+    """The "Indicateurs" menu entry: the dashboard of the user's only establishment, the table otherwise."""
+    scope = permissions.scope_of(request.user)
+    if not (scope.national or scope.region_ids or scope.ght_ids) and len(scope.establishment_ids) == 1:
+        establishment = establishments_visible_to(request.user).filter(pk__in=scope.establishment_ids).first()
+        if establishment is not None:
+            return redirect("indicators:dashboard", finess=establishment.finess)
+    return redirect("indicators:regional_table")
+
+
+# --- Establishment dashboard ---------------------------------------------------------------------------------------
+
+
+@login_required
+def dashboard(request, finess):
+    establishment = establishment_for_indicators(request.user, finess)
+    catalogue = _catalogue_or_none()
+    context = {
+        "establishment": establishment,
+        "catalogue": catalogue,
+        "can_enter": permissions.can_enter_indicator_values(request.user, establishment),
+    }
+    if catalogue is not None:
+        data = selectors_dashboard.establishment_dashboard(establishment, catalogue, today=timezone.localdate())
+        context["dashboard"] = data
+        context["chart"] = progress_chart(data.progress, data.indicator_count)
+    return render(request, "indicators/dashboard.html", context)
+
+
+@dataclass
+class ChartBar:
+    semester: str
+    reached: int
+    x: float
+    y: float
+    height: float
+    label_x: float
+
+
+@dataclass
+class ChartTick:
+    value: int
+    y: float
+
+
+CHART_HEIGHT = 220
+CHART_TOP = 24
+CHART_BOTTOM = 36
+CHART_LEFT = 44
+BAR_WIDTH = 34
+BAR_STEP = 56
+
+
+def progress_chart(points, total: int) -> dict | None:
+    """Geometry of the server-side SVG bar chart (SVG attributes only: the CSP forbids inline styles)."""
+    if not points or not total:
+        return None
+    plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    baseline = CHART_TOP + plot_height
+
+    def y_of(value):
+        return round(baseline - plot_height * value / total, 1)
+
+    bars = []
+    for index, point in enumerate(points):
+        x = CHART_LEFT + 12 + index * BAR_STEP
+        y = y_of(point.reached)
+        bars.append(
+            ChartBar(
+                semester=point.semester, reached=point.reached, x=x, y=y,
+                height=round(baseline - y, 1), label_x=x + BAR_WIDTH / 2,
+            )
+        )
+    step = 10 if total > 20 else 5
+    # Ticks every `step` and at the total, leaving out a tick too close to the total to be read apart from it.
+    values = [v for v in range(0, total, step) if total - v >= step / 2 or v == 0] + [total]
+    ticks = [ChartTick(value=v, y=y_of(v)) for v in values]
+    width = CHART_LEFT + 24 + len(points) * BAR_STEP
+    return {
+        "bars": bars,
+        "ticks": ticks,
+        "width": width,
+        "height": CHART_HEIGHT,
+        "baseline": baseline,
+        "left": CHART_LEFT,
+        "right": width - 8,
+        "bar_width": BAR_WIDTH,
+        "semester_y": baseline + 20,
+        "total": total,
+    }
+
+
+# --- Regional table and completeness -------------------------------------------------------------------------------
+
+
+def _filtered_establishments(request, catalogue):
+    """The establishments the user may read, filtered by the form (a bad value drops that filter only)."""
+    visible = establishments_visible_to(request.user)
+    form = AttainmentFilterForm(
+        request.GET or None, regions=regions_visible_to(request.user), visible_establishments=visible
+    )
+    form.is_valid()
+    filters = getattr(form, "cleaned_data", {})
+    establishments = establishments_visible_to(
+        request.user,
+        search=filters.get("q", ""),
+        region=filters.get("region") or None,
+        status=filters.get("status") or None,
+        category=filters.get("category") or None,
+        ght=filters.get("ght") or None,
+    )
+    prerequisites = filters.get("prerequisites")
+    if catalogue is not None and prerequisites in (PREREQUISITES_YES, PREREQUISITES_NO):
+        establishments = selectors_dashboard.filter_by_prerequisites(
+            establishments, catalogue, reached=prerequisites == PREREQUISITES_YES
+        )
+    return form, establishments
+
+
+def _query_without_page(request):
+    query = request.GET.copy()
+    query.pop("page", None)
+    return query.urlencode()
+
+
+@login_required
+def regional_table(request):
+    """Annex 4 §3: the ARS follows "le niveau d'atteinte des prérequis et des cibles d'usage" of its establishments."""
+    catalogue = _catalogue_or_none()
+    form, establishments = _filtered_establishments(request, catalogue)
+    page = Paginator(establishments, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = selectors_dashboard.attainment_rows(page.object_list, catalogue) if catalogue is not None else []
+    return render(
+        request,
+        "indicators/regional_table.html",
+        {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "catalogue": catalogue,
+            "groups": list(catalogue.groups.all()) if catalogue is not None else [],
+            "scope_national": permissions.scope_of(request.user).national,
+            "query": _query_without_page(request),
+        },
+    )
+
+
+@login_required
+def completeness(request):
+    """Who has declared what: indicators declared out of the catalogue, drafts, missing documents (§5.3.1)."""
+    catalogue = _catalogue_or_none()
+    form, establishments = _filtered_establishments(request, catalogue)
+    indicator_count = len(catalogue.indicators.all()) if catalogue is not None else 0
+    totals = None
+    if catalogue is not None:
+        establishments = selectors_dashboard.with_completeness(establishments, catalogue)
+        totals = selectors_dashboard.completeness_totals(establishments, indicator_count)
+    page = Paginator(establishments, PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "indicators/completeness.html",
+        {
+            "form": form,
+            "page": page,
+            "totals": totals,
+            "catalogue": catalogue,
+            "indicator_count": indicator_count,
+            "query": _query_without_page(request),
+        },
+    )
