@@ -112,3 +112,18 @@ def test_prerequisite_offers_no_not_applicable_choice(client, tenants, catalogue
     html = client.get(url(tenants.member, "P1.2")).content.decode()
     assert "Non applicable / non concerné" not in html
     assert "Existe ?" in html
+
+
+def test_large_identifiers_are_rendered_without_thousands_separator(client, tenants, catalogue):
+    """French number formatting is on; a value id of 12345 must still post back as 12345."""
+    from django.utils import timezone
+
+    IndicatorValue.objects.create(
+        pk=12345, establishment=tenants.member, indicator=catalogue.get(code="D1.1"),
+        measured_on=timezone.localdate(), kind="rate", numerator=1, denominator=2, created_by=tenants.editor,
+    )
+    client.force_login(tenants.director)
+    html = client.get(url(tenants.member)).content.decode()
+    assert 'name="value" value="12345"' in html
+    assert client.post(url(tenants.member), {"action": "declare", "value": "12345"}).status_code == 302
+    assert IndicatorValue.objects.get(pk=12345).status == ValueStatus.DECLARED
