@@ -5,7 +5,7 @@ from django.db.models import Q
 from django.shortcuts import render
 
 from . import permissions, selectors
-from .forms import EstablishmentFilterForm
+from .filtering import filtered_establishments
 from .models import AuditRecord
 
 LIST_PAGE_SIZE = 25
@@ -33,23 +33,7 @@ def home(request):
 
 @login_required
 def establishment_list(request):
-    visible = selectors.establishments_visible_to(request.user)
-    form = EstablishmentFilterForm(
-        request.GET or None,
-        regions=selectors.regions_visible_to(request.user),
-        visible_establishments=visible,
-    )
-    # A value outside the offered choices (say a foreign region) drops that filter only; the valid ones still apply.
-    form.is_valid()
-    filters = getattr(form, "cleaned_data", {})
-    establishments = selectors.establishments_visible_to(
-        request.user,
-        search=filters.get("q", ""),
-        region=filters.get("region") or None,
-        status=filters.get("status") or None,
-        category=filters.get("category") or None,
-        ght=filters.get("ght") or None,
-    )
+    form, _, establishments = filtered_establishments(request)
     page = Paginator(establishments, LIST_PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

@@ -14,7 +14,8 @@ from django.utils import timezone
 
 from hopen import permissions
 from hopen.forms import EstablishmentFilterForm
-from hopen.selectors import establishments_visible_to, regions_visible_to
+from hopen.filtering import filtered_establishments
+from hopen.selectors import establishments_held_by
 
 from . import selectors_dashboard
 from .models import CatalogueVersion
@@ -51,7 +52,7 @@ def indicators_home(request):
     """The "Indicateurs" menu entry: the dashboard of the user's only establishment, the table otherwise."""
     scope = permissions.scope_of(request.user)
     if not (scope.national or scope.region_ids or scope.ght_ids) and len(scope.establishment_ids) == 1:
-        establishment = establishments_visible_to(request.user).filter(pk__in=scope.establishment_ids).first()
+        establishment = establishments_held_by(request.user).first()
         if establishment is not None:
             return redirect("indicators:dashboard", finess=establishment.finess)
     return redirect("indicators:regional_table")
@@ -144,20 +145,7 @@ def progress_chart(points, total: int) -> dict | None:
 
 def _filtered_establishments(request, catalogue):
     """The establishments the user may read, filtered by the form (a bad value drops that filter only)."""
-    visible = establishments_visible_to(request.user)
-    form = AttainmentFilterForm(
-        request.GET or None, regions=regions_visible_to(request.user), visible_establishments=visible
-    )
-    form.is_valid()
-    filters = getattr(form, "cleaned_data", {})
-    establishments = establishments_visible_to(
-        request.user,
-        search=filters.get("q", ""),
-        region=filters.get("region") or None,
-        status=filters.get("status") or None,
-        category=filters.get("category") or None,
-        ght=filters.get("ght") or None,
-    )
+    form, filters, establishments = filtered_establishments(request, AttainmentFilterForm)
     prerequisites = filters.get("prerequisites")
     if catalogue is not None and prerequisites in (PREREQUISITES_YES, PREREQUISITES_NO):
         establishments = selectors_dashboard.filter_by_prerequisites(
