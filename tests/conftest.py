@@ -1,5 +1,7 @@
 import pytest
 
+from tests.indicators.conftest import catalogue  # noqa: F401  (shared by tests/funding)
+
 from hopen.models import Role
 from tests.factories import EstablishmentFactory, GhtFactory, RegionFactory, user_with_role
 

@@ -1,0 +1,3 @@
+from . import api, api_eligibility
+
+urlpatterns = api.urlpatterns + api_eligibility.urlpatterns

@@ -1,0 +1,39 @@
+"""Loading the amount grid of annex 3 from fixtures/hopen_amount_grid.json (idempotent, audited)."""
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+from django.db import transaction
+
+from indicators.loading import _upsert
+from indicators.models import Programme
+
+from .models import AmountBand, FundingCategory
+
+FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "hopen_amount_grid.json"
+THOUSAND = Decimal(1000)
+
+
+@transaction.atomic
+def load_amount_grid(path: Path = FIXTURE) -> dict:
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    programme = Programme.objects.get(code=data["programme"])
+    categories = []
+    for spec in data["categories"]:
+        categories.append(
+            _upsert(
+                FundingCategory, {"programme": programme, "code": spec["code"]},
+                {"lower": Decimal(spec["lower"]), "upper": Decimal(spec["upper"])}, counts,
+            )
+        )
+    for domain, rates in data["bands_keur"].items():
+        for rate, rows in rates.items():
+            for category, (minimum, maximum) in zip(categories, rows, strict=True):
+                _upsert(
+                    AmountBand, {"category": category, "domain_code": domain, "rate": rate},
+                    {"minimum": Decimal(minimum) * THOUSAND, "maximum": Decimal(maximum) * THOUSAND}, counts,
+                )
+    return counts

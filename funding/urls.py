@@ -1,0 +1,5 @@
+from django.urls import include, path
+
+app_name = "funding"
+
+urlpatterns = [path("", include("funding.urls_pages"))]
