@@ -328,3 +328,21 @@ class AuditRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise RuntimeError("La piste d'audit est en ajout seul : une trace ne peut pas être supprimée.")
+
+
+class Notification(models.Model):
+    """In-app notification; its e-mail copy leaves through Celery after commit (`hopen.notifications.notify`)."""
+
+    recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
+    message = models.CharField("message", max_length=500)
+    link = models.CharField("lien", max_length=300, blank=True)
+    created_at = models.DateTimeField("envoyée le", default=timezone.now)
+    read_at = models.DateTimeField("lue le", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "notification"
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+
+    def __str__(self):
+        return f"{self.recipient}: {self.message[:60]}"

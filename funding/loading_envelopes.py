@@ -1,0 +1,53 @@
+"""Annex 2 §1 of the instruction: each region's share of national combined activity and its envelope.
+
+The table is transcribed in fixtures/hopen_regional_envelopes.json (programme data, 18 regions) and read from
+the file as is: no model, nothing written. The printed figures are rounded, so the shares add up to 99.96 %
+and the envelopes to 419 999 k€ against the printed totals of 100,00 % and 420 000 k€.
+"""
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+
+FIXTURE = Path(settings.BASE_DIR) / "fixtures" / "hopen_regional_envelopes.json"
+
+
+@dataclass(frozen=True)
+class RegionalEnvelope:
+    region_code: str
+    region_name: str
+    share_percent: Decimal  # « % activité combinée par rapport au total »
+    envelope_keur: Decimal  # « Enveloppe régionale (k€) »
+    source: str
+
+
+@dataclass(frozen=True)
+class RegionalEnvelopeTable:
+    source: str
+    total_share_percent: Decimal
+    total_envelope_keur: Decimal
+    regions: list  # [RegionalEnvelope], in the order of the annex
+
+
+def load_regional_envelopes(path: Path = FIXTURE) -> RegionalEnvelopeTable:
+    """The annex-2 table as plain values (the file is small: read on each call, no cache)."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    regions = [
+        RegionalEnvelope(
+            region_code=row["region_code"],
+            region_name=row["region_name"],
+            share_percent=Decimal(row["share_percent"]),
+            envelope_keur=Decimal(row["envelope_keur"]),
+            source=row["source"],
+        )
+        for row in data["regions"]
+    ]
+    return RegionalEnvelopeTable(
+        source=data["source"],
+        total_share_percent=Decimal(data["total_share_percent"]),
+        total_envelope_keur=Decimal(data["total_envelope_keur"]),
+        regions=regions,
+    )
