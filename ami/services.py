@@ -201,7 +201,7 @@ def _file(pre_candidature, now, timeliness):
 def pre_candidature_validate(*, pre_candidature: PreCandidature, by, now: datetime.datetime | None = None) -> PreCandidature:
     """The establishment's director validates; a GHT member then waits for its support establishment."""
     now = now or timezone.now()
-    pre_candidature = PreCandidature.objects.select_for_update().select_related(
+    pre_candidature = PreCandidature.objects.select_for_update(of=("self",)).select_related(
         "establishment__ght", "programme"
     ).get(pk=pre_candidature.pk)
     establishment = pre_candidature.establishment
@@ -241,7 +241,7 @@ def pre_candidature_validate(*, pre_candidature: PreCandidature, by, now: dateti
 def pre_candidature_validate_as_support(*, pre_candidature: PreCandidature, by, now=None) -> PreCandidature:
     """The GHT support establishment's director validates a member's pre-candidature: it is then filed."""
     now = now or timezone.now()
-    pre_candidature = PreCandidature.objects.select_for_update().select_related(
+    pre_candidature = PreCandidature.objects.select_for_update(of=("self",)).select_related(
         "establishment__ght", "programme"
     ).get(pk=pre_candidature.pk)
     establishment = pre_candidature.establishment
@@ -276,7 +276,7 @@ def can_decide(user, establishment) -> bool:
 @transaction.atomic
 def pre_candidature_decide(*, domain: PreCandidatureDomain, decision: str, reason: str, by) -> PreCandidatureDomain:
     """Per domain, the ARS pre-selects or rejects (reason mandatory on rejection); the establishment is notified."""
-    domain = PreCandidatureDomain.objects.select_for_update().select_related(
+    domain = PreCandidatureDomain.objects.select_for_update(of=("self",)).select_related(
         "pre_candidature__establishment"
     ).get(pk=domain.pk)
     establishment = domain.pre_candidature.establishment

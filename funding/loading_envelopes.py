@@ -2,7 +2,8 @@
 
 The table is transcribed in fixtures/hopen_regional_envelopes.json (programme data, 18 regions) and read from
 the file as is: no model, nothing written. The printed figures are rounded, so the shares add up to 99.96 %
-and the envelopes to 419 999 k€ against the printed totals of 100,00 % and 420 000 k€.
+and the envelopes to 419 999 k€ against the printed totals of 100,00 % and 420 000 k€; La Réunion is printed 1,07 %
+while its 4 539 k€ are 1,08 % of 420 000 k€ (kept as printed).
 """
 
 import json

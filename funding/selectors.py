@@ -4,7 +4,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .models import AmountBand, FundingCategory
+from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
+
+from .models import AmountBand, CombinedActivity, FundingCategory
 from .rules import Band, Category, amount_for, category_of
 
 DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
@@ -46,3 +49,13 @@ def estimate(value: Decimal, grid: AmountGrid) -> Estimate:
                 amounts[rate] = amount_for(value, grid.categories, bands)
         domains[domain] = amounts
     return Estimate(Decimal(value).quantize(Decimal("0.01")), category_of(value, grid.categories).code, domains)
+
+
+def combined_activity_by_region() -> dict:
+    """{region code: (combined activity, establishments counted)} over every CombinedActivity value (1 query)."""
+    rows = (
+        CombinedActivity.objects.values("establishment__region__code")
+        .annotate(total=Sum(Coalesce("override", "computed")), count=Count("id"))
+        .order_by()
+    )
+    return {row["establishment__region__code"]: (row["total"], row["count"]) for row in rows}

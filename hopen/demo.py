@@ -20,11 +20,12 @@ class DemoAccount:
     scope: str
 
 
-def _user(email, first_name, last_name, created, *, is_staff=False):
+def _user(email, first_name, last_name, created, *, is_staff=False, is_superuser=False):
     user = User.objects.filter(email=email).first()
     if user is None:
         user = User.objects.create_user(
-            email=email, password=DEMO_PASSWORD, first_name=first_name, last_name=last_name, is_staff=is_staff
+            email=email, password=DEMO_PASSWORD, first_name=first_name, last_name=last_name, is_staff=is_staff,
+            is_superuser=is_superuser,
         )
         created.append(email)
     return user
@@ -72,7 +73,9 @@ def seed_demo() -> tuple[list[DemoAccount], list[str]]:
     created: list[str] = []
     accounts: list[DemoAccount] = []
 
-    admin = _user(f"admin@{DEMO_DOMAIN}", "Alice", "Administratrice", created, is_staff=True)
+    # Django admin models need model permissions: the demo administrator holds them all (superuser),
+    # which still gives no right to write an establishment's data (hopen.permissions).
+    admin = _user(f"admin@{DEMO_DOMAIN}", "Alice", "Administratrice", created, is_staff=True, is_superuser=True)
     _grant(admin, Role.PLATFORM_ADMIN)
     accounts.append(DemoAccount(admin.email, Role.PLATFORM_ADMIN.label, "national"))
     dgos = _user(f"dgos@{DEMO_DOMAIN}", "Damien", "Dgos", created)

@@ -1,0 +1,214 @@
+"""Complementary documents of a pre-candidature (« Éléments complémentaires », e.g. the GHT master plan).
+
+The ARS asked for them (004, « Dossier AMI »; instruction §5.3.2: « Les ARS […] peuvent exiger des documents
+complémentaires aux éléments demandés dans le cadre du module de pré-candidature »). They follow the upload rules
+of the justificatory documents — the checks of `indicators.evidence` (type sniffed from the content and matched
+to the extension, HTML/SVG refused, size limit, sanitised name), private storage under a random key, SHA-256,
+virus scan after commit when a scanner is configured, soft delete — and each write leaves its audit record.
+
+Decisions:
+- Only the establishment's own roles add or remove documents (annex 5: « modifiables uniquement par lui »);
+  the ARS, DGOS and the GHT support director read them.
+- A document may be added at any time, also after filing: the ARS may ask for more (§5.3.2). A document is
+  removed only while the pre-candidature is in preparation: once validated, what was filed stays visible.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
+
+from hopen import permissions
+from hopen.audit import audit_record
+from hopen.exceptions import ApplicationError, PermissionRefused
+from indicators.evidence import EvidenceRefused, evidence_check_file
+from indicators.models import DOWNLOADABLE_SCAN_STATUSES, ScanStatus
+from indicators.scanning import ScanError, scan_file, scanner_configured
+
+from .models import FilingStatus, PreCandidature, PreCandidatureAttachment
+
+logger = logging.getLogger(__name__)
+
+READ_ONLY_MESSAGE = (
+    "Seuls les utilisateurs de l'établissement déposent ou suppriment les pièces complémentaires de sa "
+    "pré-candidature ; l'ARS, la DGOS et l'établissement support les consultent."
+)
+LOCKED_MESSAGE = (
+    "La pré-candidature est validée : les pièces déposées ne peuvent plus être supprimées (vous pouvez encore en "
+    "ajouter si l'ARS le demande)."
+)
+SCAN_MAX_RETRIES = 12
+SCAN_RETRY_MAX_DELAY = 3600  # seconds
+
+
+def is_downloadable(attachment) -> bool:
+    return attachment.deleted_at is None and attachment.scan_status in DOWNLOADABLE_SCAN_STATUSES
+
+
+def _check_may_write(by, pre_candidature):
+    establishment = pre_candidature.establishment
+    if not permissions.can_view_establishment(by, establishment):
+        raise PermissionRefused("Action non autorisée.")
+    if not permissions.can_enter_establishment_data(by, establishment):
+        raise PermissionRefused(READ_ONLY_MESSAGE)
+
+
+@transaction.atomic
+def attachment_upload(*, pre_candidature: PreCandidature, uploaded_file, by) -> PreCandidatureAttachment:
+    """Store a checked file as a complementary document; scanned after commit when a scanner is configured."""
+    pre_candidature = PreCandidature.objects.select_for_update(of=("self",)).select_related("establishment").get(
+        pk=pre_candidature.pk
+    )
+    _check_may_write(by, pre_candidature)
+    checked = evidence_check_file(uploaded_file)
+    duplicate = pre_candidature.attachments.filter(sha256=checked.sha256, deleted_at__isnull=True).first()
+    if duplicate is not None:
+        raise EvidenceRefused(
+            f"Le fichier « {checked.name} » est déjà déposé (« {duplicate.original_name} », le "
+            f"{timezone.localtime(duplicate.uploaded_at):%d/%m/%Y à %H:%M})."
+        )
+    scan = scanner_configured()
+    attachment = PreCandidatureAttachment(
+        pre_candidature=pre_candidature,
+        original_name=checked.name,
+        size=checked.size,
+        content_type=checked.content_type,
+        sha256=checked.sha256,
+        uploaded_by=by,
+        uploaded_at=timezone.now(),
+        scan_status=ScanStatus.PENDING if scan else ScanStatus.NOT_SCANNED,
+    )
+    uploaded_file.seek(0)
+    # The stored name is random (`evidence_storage_key`); the user's name is only a label.
+    attachment.file.save(checked.name, uploaded_file, save=False)
+    try:
+        attachment.save()
+        audit_record(
+            actor=by,
+            action="pre_candidature.attachment_upload",
+            target=attachment,
+            changes={
+                "pre_candidature": [None, pre_candidature.pk],
+                "original_name": [None, attachment.original_name],
+                "size": [None, attachment.size],
+                "content_type": [None, attachment.content_type],
+                "sha256": [None, attachment.sha256],
+                "scan_status": [None, attachment.scan_status],
+                "file": [None, attachment.file.name],
+            },
+        )
+    except BaseException:
+        attachment.file.storage.delete(attachment.file.name)
+        raise
+    if scan:
+        attachment_id = attachment.pk
+        # robust: a broker outage must not turn a committed upload into an error page; the file stays pending
+        # (never downloadable) until a scan records its verdict.
+        transaction.on_commit(lambda: scan_attachment.delay(attachment_id), robust=True)
+    return attachment
+
+
+@transaction.atomic
+def attachment_delete(*, attachment: PreCandidatureAttachment, by) -> PreCandidatureAttachment:
+    """Hide a document of a pre-candidature in preparation; the row and the file stay for the audit trail."""
+    pre_candidature = PreCandidature.objects.select_for_update(of=("self",)).select_related("establishment").get(
+        pk=attachment.pre_candidature_id
+    )
+    _check_may_write(by, pre_candidature)
+    if pre_candidature.status != FilingStatus.DRAFT:
+        raise ApplicationError(LOCKED_MESSAGE)
+    attachment = PreCandidatureAttachment.objects.select_for_update().get(pk=attachment.pk)
+    if attachment.deleted_at is not None:
+        raise ApplicationError(f"La pièce « {attachment.original_name} » a déjà été supprimée.")
+    attachment.deleted_at = timezone.now()
+    attachment.deleted_by = by
+    attachment.save(update_fields=["deleted_at", "deleted_by"])
+    audit_record(
+        actor=by,
+        action="pre_candidature.attachment_delete",
+        target=attachment,
+        changes={"deleted_at": [None, attachment.deleted_at], "deleted_by": [None, by.pk]},
+    )
+    return attachment
+
+
+@transaction.atomic
+def attachment_record_scan(*, attachment: PreCandidatureAttachment, status: str, detail: str = "") -> PreCandidatureAttachment:
+    """Record the antivirus verdict (a system write). An infected file is never served."""
+    if status not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.NOT_SCANNED):
+        raise ValueError(f"Statut d'analyse inattendu : {status!r}")
+    attachment = PreCandidatureAttachment.objects.select_for_update().get(pk=attachment.pk)
+    before = attachment.scan_status
+    attachment.scan_status = status
+    attachment.save(update_fields=["scan_status"])
+    audit_record(
+        actor=None,
+        action="pre_candidature.attachment_scan",
+        target=attachment,
+        changes={"scan_status": [before, status], "scan_detail": [None, (detail or "")[:255]]},
+    )
+    if status == ScanStatus.INFECTED:
+        logger.warning("Pièce complémentaire AMI %s infectée : %s", attachment.pk, detail)
+    return attachment
+
+
+@shared_task(bind=True, max_retries=SCAN_MAX_RETRIES, acks_late=True)
+def scan_attachment(self, attachment_id: int) -> str:
+    """Scan a pending complementary document with clamd; a scan error leaves it pending and retries later."""
+    attachment = PreCandidatureAttachment.objects.filter(pk=attachment_id).first()
+    if attachment is None:
+        return "missing"
+    if attachment.scan_status != ScanStatus.PENDING:
+        return attachment.scan_status
+    if not scanner_configured():
+        status, detail = ScanStatus.NOT_SCANNED, "Aucun antivirus configuré au moment de l'analyse"
+    else:
+        try:
+            with attachment.file.open("rb") as stored:
+                result = scan_file(stored)
+        except (ScanError, OSError) as exc:
+            delay = min(SCAN_RETRY_MAX_DELAY, 30 * 2**self.request.retries)
+            logger.warning("Analyse antivirus de la pièce AMI %s impossible (%s) : nouvel essai dans %s s", attachment_id, exc, delay)
+            raise self.retry(exc=exc, countdown=delay)
+        status = ScanStatus.INFECTED if result.infected else ScanStatus.CLEAN
+        detail = result.detail
+    attachment_record_scan(attachment=attachment, status=status, detail=detail)
+    return status
+
+
+# ---------------------------------------------------------------------------------------------- reading
+
+
+@dataclass(frozen=True)
+class AttachmentListing:
+    visible: list
+    deleted_count: int
+
+
+def attachments_listing(pre_candidature) -> AttachmentListing:
+    """The documents shown (not deleted, oldest first) and how many were deleted — one query."""
+    if pre_candidature is None or pre_candidature.pk is None:
+        return AttachmentListing([], 0)
+    documents = list(
+        PreCandidatureAttachment.objects.filter(pre_candidature=pre_candidature)
+        .select_related("uploaded_by")
+        .order_by("uploaded_at", "id")
+    )
+    visible = [document for document in documents if document.deleted_at is None]
+    for document in visible:
+        document.downloadable = is_downloadable(document)
+    return AttachmentListing(visible, len(documents) - len(visible))
+
+
+def readable_attachment(user, attachment_id, finess) -> PreCandidatureAttachment | None:
+    """The attachment if it belongs to that establishment and the user may read it; None otherwise (→ 404)."""
+    attachment = (
+        PreCandidatureAttachment.objects.select_related("pre_candidature__establishment", "uploaded_by")
+        .filter(pk=attachment_id, pre_candidature__establishment__finess=str(finess).upper())
+        .first()
+    )
+    if attachment is None or not permissions.can_view_establishment(user, attachment.pre_candidature.establishment):
+        return None
+    return attachment

@@ -1,0 +1,432 @@
+"""Reads of the AMI for the ARS and the DGOS (instruction §5.3.2 « Etape 1 », annex 4 §3, annex 5 « Fonction
+d'export »), always scoped to the user by the permission policy, each with a constant number of SQL queries
+whatever the number of pre-candidatures (never one query per row).
+
+Who reads what: an ARS officer the pre-candidatures of its region; the DGOS (and the other national roles, auditor
+and administrator) every region. Establishment roles read their own pre-candidature on their tab, not these
+lists (403). A pre-candidature outside the user's scope answers 404 (`pre_candidature_for_reading`).
+"""
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.http import Http404
+from django.utils import timezone
+
+from funding.loading_envelopes import load_regional_envelopes
+from funding.selectors import amount_grid
+from hopen import permissions
+from hopen.models import AuditRecord, Region, Role
+from indicators.models import ProgrammeDeadline
+
+from . import programming
+from .models import Decision, FilingStatus, PreCandidature, PreCandidatureDomain
+
+HOPEN = "HOPEN"
+LIST_REFUSED = "Les pré-candidatures de la région sont réservées aux ARS et à la DGOS."
+PROGRAMMING_TRANSMITTED = "ami.programming_transmitted"
+PROGRAMMING_DEADLINE_CODE = "ars-programming-deadline"
+# §5.3.2: « L'ARS présente sa programmation pluriannuelle à la DGOS au plus tard le 30 août 2019 » — used when the
+# programme calendar (fixtures/programme_calendar.json) has no deadline of code PROGRAMMING_DEADLINE_CODE.
+DEFAULT_PROGRAMMING_DEADLINE = datetime.date(2019, 8, 30)
+
+# Filters of the lists (GET parameters shared by the page, the exports and the API).
+FILING_FILED, FILING_AWAITING, FILING_DRAFT, FILING_ALL = "filed", "awaiting_support", "draft", "all"
+FILING_CHOICES = [
+    (FILING_FILED, "Déposées"),
+    (FILING_AWAITING, "En attente de l'établissement support"),
+    (FILING_DRAFT, "En préparation"),
+    (FILING_ALL, "Toutes"),
+]
+YES, NO = "oui", "non"
+ACTIVITY_FIELDS = {"MCO": "has_mco", "SSR": "has_ssr", "PSY": "has_psy", "HAD": "has_had"}
+
+
+# --- Who may read ------------------------------------------------------------------------------------------------
+
+
+def can_browse_pre_candidatures(user) -> bool:
+    """ARS officers (their region) and the national roles (DGOS officer, auditor, administrator)."""
+    scope = permissions.scope_of(user)
+    return scope.national or (Role.ARS_OFFICER in scope.roles and bool(scope.region_ids))
+
+
+def ami_establishment_filter(user) -> Q:
+    """The establishments whose pre-candidatures the user browses: the nation, or the ARS's region(s)."""
+    scope = permissions.scope_of(user)
+    if scope.national:
+        return Q()
+    if Role.ARS_OFFICER in scope.roles and scope.region_ids:
+        return Q(region_id__in=scope.region_ids)
+    return Q(pk__in=[])
+
+
+def regions_browsable_by(user):
+    scope = permissions.scope_of(user)
+    regions = Region.objects.order_by("name")
+    return regions if scope.national else regions.filter(pk__in=scope.region_ids)
+
+
+def can_transmit_programming(user, region) -> bool:
+    """§5.3.2: the ARS presents its programming to the DGOS — the ARS officers of that region."""
+    scope = permissions.scope_of(user)
+    return region is not None and Role.ARS_OFFICER in scope.roles and region.pk in scope.region_ids
+
+
+# --- Filtered pre-candidatures ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AmiFilters:
+    """The AMI filters on top of the establishment filters (region, status, category, GHT, search)."""
+
+    filing: str = FILING_FILED
+    domain: str = ""
+    decision: str = ""
+    position: str = ""
+    activity: str = ""
+    late: str = ""
+
+    @property
+    def has_domain_filter(self) -> bool:
+        return bool(self.domain or self.decision)
+
+    def domain_matches(self, domain_code, decision) -> bool:
+        """Whether one domain line passes the domain-level filters (domain, ARS decision)."""
+        if self.domain and domain_code != self.domain:
+            return False
+        if self.decision and decision != self.decision:
+            return False
+        return True
+
+
+def _domain_condition(filters: AmiFilters, prefix="") -> Q:
+    condition = Q()
+    if filters.domain:
+        condition &= Q(**{f"{prefix}domain_code": filters.domain})
+    if filters.decision:
+        condition &= Q(**{f"{prefix}decision": filters.decision})
+    return condition
+
+
+def pre_candidatures_matching(user, establishments, filters: AmiFilters):
+    """The HOP'EN pre-candidatures of `establishments` (already filtered by the establishment form) inside the
+    user's AMI scope, filtered; ordered by establishment name. One query (plus one for the prefetched domains)."""
+    queryset = PreCandidature.objects.filter(
+        programme__code=HOPEN,
+        establishment__in=establishments.filter(ami_establishment_filter(user)).values("pk"),
+    )
+    if filters.filing != FILING_ALL:
+        queryset = queryset.filter(status=filters.filing or FILING_FILED)
+    if filters.position:
+        queryset = queryset.filter(position=filters.position)
+    if filters.activity in ACTIVITY_FIELDS:
+        queryset = queryset.filter(**{f"establishment__{ACTIVITY_FIELDS[filters.activity]}": True})
+    if filters.late in (YES, NO):
+        queryset = queryset.filter(is_late=filters.late == YES)
+    if filters.has_domain_filter:
+        queryset = queryset.filter(
+            Exists(PreCandidatureDomain.objects.filter(_domain_condition(filters), pre_candidature=OuterRef("pk")))
+        )
+    return queryset.select_related(
+        "establishment__region", "establishment__ght", "establishment__combined_activity"
+    ).prefetch_related(
+        Prefetch("domains", queryset=PreCandidatureDomain.objects.select_related("decided_by").order_by("priority"))
+    ).order_by("establishment__name", "establishment__finess")
+
+
+TOTALS_FIELDS = (
+    "pre_candidature__establishment_id",
+    "domain_code",
+    "forecast_semester",
+    "decision",
+    "pre_candidature__establishment__status",
+    "pre_candidature__establishment__is_espic",
+    "pre_candidature__establishment__has_mco",
+    "pre_candidature__establishment__has_ssr",
+    "pre_candidature__establishment__has_psy",
+    "pre_candidature__establishment__has_had",
+    "pre_candidature__establishment__combined_activity__computed",
+    "pre_candidature__establishment__combined_activity__override",
+)
+
+
+@dataclass(frozen=True)
+class DomainLine:
+    """One domain applied for, as the totals and the balance need it (plain values)."""
+
+    establishment_id: int
+    domain_code: str
+    forecast_semester: str
+    decision: str
+    status: str
+    is_espic: bool
+    activities: tuple
+    combined_activity: object  # Decimal or None
+
+
+def domain_lines(pre_candidatures, filters: AmiFilters):
+    """Every domain line of the filtered pre-candidatures (passing the domain filters), as `DomainLine`s — one
+    query, streamed."""
+    rows = (
+        PreCandidatureDomain.objects.filter(pre_candidature__in=pre_candidatures.order_by().values("pk"))
+        .filter(_domain_condition(filters))
+        .order_by()
+        .values_list(*TOTALS_FIELDS)
+    )
+    for (establishment_id, domain, semester, decision, status, is_espic, mco, ssr, psy, had, computed,
+         override) in rows.iterator(chunk_size=2000):
+        activities = tuple(name for name, flag in zip(ACTIVITY_FIELDS, (mco, ssr, psy, had)) if flag)
+        yield DomainLine(
+            establishment_id, domain, semester, decision, status, is_espic, activities,
+            override if override is not None else computed,
+        )
+
+
+def pre_candidature_for_reading(user, pk) -> PreCandidature:
+    """A pre-candidature of an establishment the user may read (permission policy), with everything the ARS page
+    shows; 404 otherwise (existence not revealed)."""
+    pre_candidature = (
+        PreCandidature.objects.filter(pk=pk, establishment__in=permissions.establishments_readable_by(user))
+        .select_related(
+            "programme", "establishment__region", "establishment__ght__support", "establishment__legal_entity",
+            "establishment__combined_activity", "validated_by", "support_validated_by",
+        )
+        .prefetch_related(
+            Prefetch("domains", queryset=PreCandidatureDomain.objects.select_related("decided_by").order_by("priority")),
+            "comments__author",
+            "attachments",
+        )
+        .first()
+    )
+    if pre_candidature is None:
+        raise Http404("Pré-candidature introuvable.")
+    return pre_candidature
+
+
+# --- Export rows -------------------------------------------------------------------------------------------------
+
+EXPORT_FIELDS = (
+    "id",
+    "establishment__region__name",
+    "establishment__region__code",
+    "establishment__finess",
+    "establishment__name",
+    "establishment__legal_entity__finess",
+    "establishment__status",
+    "establishment__is_espic",
+    "establishment__category_code",
+    "establishment__category_label",
+    "establishment__department",
+    "establishment__city",
+    "establishment__ght__code",
+    "establishment__ght__support_id",
+    "establishment_id",
+    "establishment__has_mco",
+    "establishment__has_ssr",
+    "establishment__has_psy",
+    "establishment__has_had",
+    "establishment__combined_activity__computed",
+    "establishment__combined_activity__override",
+    "position",
+    "hn_prerequisites_reached",
+    "hn_prerequisites_forecast",
+    "hopen_prerequisites_forecast",
+    "domains__domain_code",
+    "domains__forecast_semester",
+    "domains__priority",
+    "domains__planning",
+    "domains__decision",
+    "domains__decision_reason",
+    "domains__decided_at",
+    "domains__decided_by__email",
+    "referent_name",
+    "referent_function",
+    "referent_email",
+    "referent_phone",
+    "legal_representative_name",
+    "legal_representative_function",
+    "comment",
+    "investment_amount",
+    "business_stakes",
+    "status",
+    "is_late",
+    "validated_at",
+    "support_validated_at",
+    "filed_at",
+    "updated_at",
+)
+
+
+def export_rows(pre_candidatures, filters: AmiFilters, chunk_size=2000):
+    """One dict per pre-candidature and domain (a pre-candidature without domain gives one line), streamed from
+    a server-side cursor: one query, a bounded number of rows in memory whatever the size of the export."""
+    rows = (
+        PreCandidature.objects.filter(pk__in=pre_candidatures.order_by().values("pk"))
+        .order_by("establishment__region__name", "establishment__name", "establishment__finess", "domains__priority")
+        .values(*EXPORT_FIELDS)
+    )
+    for row in rows.iterator(chunk_size=chunk_size):
+        if filters.has_domain_filter and not filters.domain_matches(row["domains__domain_code"], row["domains__decision"]):
+            continue
+        yield row
+
+
+# --- Programming -------------------------------------------------------------------------------------------------
+
+PROGRAMMING_FIELDS = (
+    "id",
+    "domain_code",
+    "forecast_semester",
+    "priority",
+    "decided_at",
+    "pre_candidature__filed_at",
+    "pre_candidature__is_late",
+    "pre_candidature__establishment_id",
+    "pre_candidature__establishment__finess",
+    "pre_candidature__establishment__name",
+    "pre_candidature__establishment__status",
+    "pre_candidature__establishment__is_espic",
+    "pre_candidature__establishment__has_mco",
+    "pre_candidature__establishment__has_ssr",
+    "pre_candidature__establishment__has_psy",
+    "pre_candidature__establishment__has_had",
+    "pre_candidature__establishment__ght__code",
+    "pre_candidature__establishment__region__code",
+    "pre_candidature__establishment__region__name",
+    "pre_candidature__establishment__combined_activity__computed",
+    "pre_candidature__establishment__combined_activity__override",
+)
+
+
+def programming_domains(user, region=None):
+    """§5.3.2 programming: the pre-selected domains of filed pre-candidatures in the user's AMI scope (one region
+    if given), « classés par FINESS » then by domain. A values() queryset: one query however it is consumed."""
+    queryset = PreCandidatureDomain.objects.filter(
+        decision=Decision.PRESELECTED,
+        pre_candidature__status=FilingStatus.FILED,
+        pre_candidature__programme__code=HOPEN,
+        pre_candidature__establishment__in=permissions.establishments_readable_by(user)
+        .filter(ami_establishment_filter(user))
+        .values("pk"),
+    )
+    if region is not None:
+        queryset = queryset.filter(pre_candidature__establishment__region=region)
+    return queryset.order_by(
+        "pre_candidature__establishment__finess", "domain_code"
+    ).values(*PROGRAMMING_FIELDS)
+
+
+def last_transmission(region):
+    """The latest « programmation transmise à la DGOS » audit record of the region, or None."""
+    if region is None:
+        return None
+    return (
+        AuditRecord.objects.filter(action=PROGRAMMING_TRANSMITTED, object_type="hopen.region", object_id=str(region.pk))
+        .order_by("-id")
+        .first()
+    )
+
+
+def programming_deadline() -> datetime.date:
+    """§5.3.2 « au plus tard le 30 août 2019 », from the programme calendar when it holds it."""
+    day = (
+        ProgrammeDeadline.objects.filter(programme__code=HOPEN, code=PROGRAMMING_DEADLINE_CODE)
+        .values_list("date", flat=True)
+        .first()
+    )
+    return day or DEFAULT_PROGRAMMING_DEADLINE
+
+
+# --- Regional envelopes (annex 2, read from the fixture: no query) ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvelopeRef:
+    label: str
+    envelope_keur: object  # Decimal
+    source: str
+
+
+def envelope_for(region_codes) -> EnvelopeRef:
+    """Annex 2 §1: the envelope of one region, of several summed, or the national total when `region_codes` is
+    None."""
+    table = load_regional_envelopes()
+    if region_codes is None:
+        return EnvelopeRef("Total national (annexe 2)", table.total_envelope_keur, table.source)
+    rows = [row for row in table.regions if row.region_code in set(region_codes)]
+    label = ", ".join(row.region_name for row in rows) or "—"
+    return EnvelopeRef(f"Enveloppe régionale — {label}", sum((row.envelope_keur for row in rows), 0), table.source)
+
+
+@dataclass(frozen=True)
+class ProgrammingLine:
+    """One pre-selected domain of the programming with its planned funding (None without combined activity)."""
+
+    row: dict
+    amount: object  # Decimal or None
+    plan: object  # programming.PlannedFunding or None
+    status_group: str
+    activities: tuple
+    target_deadline: datetime.date
+
+    @property
+    def status_label(self):
+        return programming.STATUS_GROUP_LABELS[self.status_group]
+
+
+def programming_line(row: dict, grid) -> ProgrammingLine:
+    prefix = "pre_candidature__establishment__"
+    computed, override = row[f"{prefix}combined_activity__computed"], row[f"{prefix}combined_activity__override"]
+    amount = programming.estimated_amount(override if override is not None else computed, row["domain_code"], grid)
+    filed_at = row["pre_candidature__filed_at"]
+    plan = None
+    if amount is not None:
+        plan = programming.planned_funding(
+            domain=row["domain_code"], amount=amount,
+            filing_year=timezone.localtime(filed_at).year, forecast_semester=row["forecast_semester"],
+        )
+    return ProgrammingLine(
+        row=row,
+        amount=amount,
+        plan=plan,
+        status_group=programming.balance_status(row[f"{prefix}status"], row[f"{prefix}is_espic"]),
+        activities=tuple(
+            name for name, flag in ACTIVITY_FIELDS.items() if row[f"{prefix}{flag}"]
+        ),
+        target_deadline=programming.semester_end(row["forecast_semester"]),
+    )
+
+
+@dataclass
+class ProgrammingSummary:
+    totals: object  # programming.ProgrammingTotals
+    balance: dict
+    establishments: int
+    without_amount: int
+
+
+def programming_summary(user, region=None, grid=None) -> ProgrammingSummary:
+    """Totals per domain and per year (seed / usage), balance between statuses and activities, over every
+    pre-selected domain — one streamed query (plus 2 for the grid when not given)."""
+    grid = grid or amount_grid()
+    plans, balance_lines, establishments, without_amount = [], [], set(), 0
+    for row in programming_domains(user, region).iterator(chunk_size=2000):
+        line = programming_line(row, grid)
+        establishments.add(row["pre_candidature__establishment_id"])
+        if line.plan is None:
+            without_amount += 1
+        else:
+            plans.append(line.plan)
+        balance_lines.append(
+            programming.BalanceLine(
+                row["pre_candidature__establishment_id"], line.status_group, line.activities, line.amount
+            )
+        )
+    return ProgrammingSummary(
+        totals=programming.programming_totals(plans),
+        balance=programming.balance(balance_lines),
+        establishments=len(establishments),
+        without_amount=without_amount,
+    )
