@@ -128,7 +128,8 @@ class PreCandidatureForm(forms.Form):
             value = (self.data.get(self.add_prefix(name)) or "").strip()
             widget = self.fields[name].widget
             if value and value not in {choice for choice, _ in widget.choices}:
-                widget.choices = list(widget.choices) + [(value, f"{value} {OUT_OF_CALENDAR}")]
+                marker = "(rang invalide)" if name.endswith("_priority") else OUT_OF_CALENDAR
+                widget.choices = list(widget.choices) + [(value, f"{value} {marker}")]
 
     # --- the domain rows, for the template -----------------------------------------------------------------------
 

@@ -205,7 +205,8 @@ def ars_detail(request, pk):
                 verdict = "présélectionné" if form.cleaned_data["decision"] == Decision.PRESELECTED else "non retenu"
                 messages.success(request, f"Domaine {domain.domain_code} {verdict} : l'établissement est notifié.")
                 return redirect(f"{request.path}#domaine-{domain.domain_code}")
-        messages.error(request, f"La décision sur le domaine {domain.domain_code} n'est pas enregistrée : voyez le message.")
+        reasons = " ".join(form.non_field_errors()) or "corrigez le formulaire du domaine."
+        messages.error(request, f"La décision sur le domaine {domain.domain_code} n'est pas enregistrée : {reasons}")
 
     grid = amount_grid()
     activity = _combined_activity(establishment)

@@ -291,9 +291,10 @@ def _tab_context(request, establishment, calendar, *, form=None, comment_form=No
         list(pre_candidature.comments.select_related("author").order_by("created_at", "id")) if pre_candidature.pk else []
     )
     listing = attachments_listing(pre_candidature)
-    all_attachments = listing.visible  # deleted ones stay in the history through their own records
-    if pre_candidature.pk:
-        all_attachments = list(PreCandidatureAttachment.objects.filter(pre_candidature=pre_candidature).only("pk"))
+    # The history covers deleted documents too.
+    all_attachments = (
+        list(PreCandidatureAttachment.objects.filter(pre_candidature=pre_candidature).only("pk")) if pre_candidature.pk else []
+    )
     labels = _domain_labels()
     verdicts = _eligibility(establishment)
     decisions = {d.domain_code: d for d in domains}
@@ -324,6 +325,8 @@ def _tab_context(request, establishment, calendar, *, form=None, comment_form=No
         "can_delete_attachments": is_establishment_user and is_draft,
         "needs_support": _needs_support(establishment),
         "form": form,
+        # A refused save shows the typed input again, even if the pre-candidature was validated meanwhile.
+        "show_form": form is not None and (can_edit or form.is_bound),
         "domain_rows": form.domain_rows(labels, verdicts, decisions) if form is not None else None,
         "domains": [
             {"domain": d, "label": labels.get(d.domain_code, ""), "verdict": verdicts.get(d.domain_code)} for d in domains

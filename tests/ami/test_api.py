@@ -7,13 +7,15 @@ from unittest import mock
 
 import openpyxl
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from ami.models import Decision, FilingStatus, PreCandidature
 from hopen.models import AuditRecord, Notification, Role
 from tests.ami.conftest import LATE, ON_TIME, TOO_LATE
-from tests.ami.test_ars import ami_world, domain_of, filed_pair  # noqa: F401  (fixtures)
+from tests.ami.test_ars import ami_world, bulk_filed, domain_of, filed_pair  # noqa: F401  (fixtures)
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -164,6 +166,21 @@ def test_list_is_scoped_and_filtered(ami_world, filed_pair):
     assert item["region"] == "53" and item["domains"][0]["domain_code"] == "D2" and response.json()["count"] == 1
     for user in (t.editor, t.director, t.ght_director):
         assert token_client(user).get("/api/v1/ami/").status_code == 403
+
+
+def test_list_uses_a_constant_number_of_queries(ami_world):
+    t = ami_world
+    client = token_client(t.ars_a)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get("/api/v1/ami/").status_code == 200
+        return len(queries)
+
+    bulk_filed(t.region_a, 2, decision=Decision.PRESELECTED)
+    few = count()
+    bulk_filed(t.region_a, 30, decision=Decision.REJECTED)
+    assert count() == few
 
 
 def test_ars_decides_per_domain_through_the_api(ami_world, filed_pair, django_capture_on_commit_callbacks):

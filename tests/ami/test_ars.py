@@ -5,6 +5,7 @@ Helpers and fixtures here are shared by tests/ami/test_exports.py and tests/ami/
 """
 
 import datetime
+import html
 import itertools
 from decimal import Decimal
 from unittest import mock
@@ -416,7 +417,7 @@ def test_no_decision_before_filing(client, ami_world, ami_input):
     assert "-decision" not in page and "validation de l'établissement support du GHT attendue" in page
     d2 = domain_of(pre, "D2")
     response = client.post(detail(pre), {"domain": d2.pk, f"domaine-{d2.pk}-decision": "preselected"})
-    assert "pas encore déposée" in response.content.decode()
+    assert "n'est pas enregistrée : La pré-candidature n'est pas encore déposée." in html.unescape(response.content.decode())
     d2.refresh_from_db()
     assert d2.decision == Decision.PENDING
 

@@ -245,6 +245,7 @@ def test_director_of_a_public_establishment_outside_a_ght_files_directly(client,
     assert response.status_code == 409
     page = text_of(response)
     assert "déjà validée : elle ne peut plus être modifiée" in page
+    assert 'value="Autre référent"' in page
     assert pre_candidature_of(ami.clinic).referent_name == "Claire Martin"
 
 
