@@ -30,6 +30,15 @@ class AmiFilterForm(EstablishmentFilterForm):
         choices=[("", "Toutes"), (selectors.YES, "Tardives (après le 30/06/2019)"), (selectors.NO, "Dans les délais")],
     )
 
+    eligibility = forms.ChoiceField(
+        label="Éligibilité (§5.3.1)", required=False,
+        choices=[
+            ("", "Toutes"),
+            (selectors.ELIGIBLE, "Domaines choisis éligibles"),
+            (selectors.INELIGIBLE, "Au moins un domaine inéligible"),
+        ],
+    )
+
     def ami_filters(self) -> selectors.AmiFilters:
         data = getattr(self, "cleaned_data", {})
         return selectors.AmiFilters(
@@ -39,6 +48,7 @@ class AmiFilterForm(EstablishmentFilterForm):
             position=data.get("position") or "",
             activity=data.get("activity") or "",
             late=data.get("late") or "",
+            eligibility=data.get("eligibility") or "",
         )
 
 

@@ -87,6 +87,7 @@ class AmiFilters:
     position: str = ""
     activity: str = ""
     late: str = ""
+    eligibility: str = ""
 
     @property
     def has_domain_filter(self) -> bool:
@@ -129,11 +130,43 @@ def pre_candidatures_matching(user, establishments, filters: AmiFilters):
         queryset = queryset.filter(
             Exists(PreCandidatureDomain.objects.filter(_domain_condition(filters), pre_candidature=OuterRef("pk")))
         )
+    if filters.eligibility in (ELIGIBLE, INELIGIBLE):
+        queryset = queryset.filter(pk__in=_pre_candidatures_by_eligibility(queryset, filters))
     return queryset.select_related(
         "establishment__region", "establishment__ght", "establishment__combined_activity"
     ).prefetch_related(
         Prefetch("domains", queryset=PreCandidatureDomain.objects.select_related("decided_by").order_by("priority"))
     ).order_by("establishment__name", "establishment__finess")
+
+
+ELIGIBLE, INELIGIBLE = "eligible", "ineligible"
+
+
+def _pre_candidatures_by_eligibility(queryset, filters: AmiFilters) -> list[int]:
+    """Ids of the pre-candidatures whose chosen domains (the filtered domain only, if any) are all eligible to apply
+    (§5.3.1, `funding.selectors_eligibility`) — or, for "ineligible", of those with at least one that is not.
+    A constant number of queries whatever the number of pre-candidatures."""
+    from funding.selectors_eligibility import eligibility_for_establishments
+    from hopen.models import Establishment
+
+    rows = list(queryset.values_list("pk", "establishment_id"))
+    if not rows:
+        return []
+    chosen = {}
+    for pre_candidature_id, domain_code in PreCandidatureDomain.objects.filter(
+        pre_candidature_id__in=[pk for pk, _ in rows]
+    ).values_list("pre_candidature_id", "domain_code"):
+        if not filters.domain or domain_code == filters.domain:
+            chosen.setdefault(pre_candidature_id, []).append(domain_code)
+    establishments = Establishment.objects.filter(pk__in={e for _, e in rows}).only("pk", "status", "ght_id")
+    verdicts = eligibility_for_establishments(establishments)
+    wanted = filters.eligibility == ELIGIBLE
+    return [
+        pk
+        for pk, establishment_id in rows
+        if chosen.get(pk)
+        and all(verdicts[establishment_id][code].eligible_to_apply for code in chosen[pk]) == wanted
+    ]
 
 
 TOTALS_FIELDS = (

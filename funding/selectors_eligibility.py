@@ -78,36 +78,40 @@ def _live_document_count():
     return Coalesce(Subquery(documents, output_field=IntegerField()), Value(0))
 
 
-def _latest_declared_with_documents(establishment, indicator_ids) -> dict:
-    """{indicator id: latest declared value (DISTINCT ON) annotated with `document_count`} — one query."""
+def _latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
+    """{(establishment id, indicator id): latest declared value annotated with `document_count`} — one query."""
     values = (
         IndicatorValue.objects.filter(
-            establishment=establishment, indicator_id__in=indicator_ids, status=ValueStatus.DECLARED
+            establishment_id__in=establishment_ids, indicator_id__in=indicator_ids, status=ValueStatus.DECLARED
         )
         .annotate(document_count=_live_document_count())
-        .order_by("indicator_id", "-measured_on")
-        .distinct("indicator_id")
+        .order_by("establishment_id", "indicator_id", "-measured_on")
+        .distinct("establishment_id", "indicator_id")
     )
-    return {value.indicator_id: value for value in values}
+    return {(value.establishment_id, value.indicator_id): value for value in values}
 
 
-def _hn_results(establishment) -> HnResults:
-    """Hôpital numérique results; their domain codes are HOP'EN codes (see `indicators.PriorProgrammeResult`)."""
-    results = PriorProgrammeResult.objects.filter(establishment=establishment, programme__code=HN).values_list(
-        "kind", "domain_code", "achieved"
+def _hn_results(establishment_ids) -> dict:
+    """{establishment id: HnResults} of Hôpital numérique; domain codes are HOP'EN codes (see
+    `indicators.PriorProgrammeResult`) — one query."""
+    rows = PriorProgrammeResult.objects.filter(establishment_id__in=establishment_ids, programme__code=HN).values_list(
+        "establishment_id", "kind", "domain_code", "achieved"
     )
-    prerequisites = complete = None
-    usage, funding = set(), set()
-    for kind, domain, achieved in results:
+    gathered = {pk: {"prerequisites": None, "complete": None, "usage": set(), "funding": set()} for pk in establishment_ids}
+    for establishment_id, kind, domain, achieved in rows:
+        facts = gathered[establishment_id]
         if kind == PriorResultKind.PREREQUISITES_REACHED:
-            prerequisites = achieved
+            facts["prerequisites"] = achieved
         elif kind == PriorResultKind.INDICATORS_COMPLETE:
-            complete = achieved
+            facts["complete"] = achieved
         elif kind == PriorResultKind.USAGE_TARGETS_REACHED and achieved:
-            usage.add(domain.upper())
+            facts["usage"].add(domain.upper())
         elif kind == PriorResultKind.FUNDING_RECEIVED and achieved:
-            funding.add(domain.upper())
-    return HnResults(prerequisites, complete, frozenset(usage), frozenset(funding))
+            facts["funding"].add(domain.upper())
+    return {
+        pk: HnResults(f["prerequisites"], f["complete"], frozenset(f["usage"]), frozenset(f["funding"]))
+        for pk, f in gathered.items()
+    }
 
 
 def _derogatory_deadline() -> datetime.date:
@@ -119,11 +123,17 @@ def _derogatory_deadline() -> datetime.date:
     return day or DEFAULT_DEROGATORY_DEADLINE
 
 
-def _ght_facts(establishment) -> GhtFacts | None:
-    """§5.3.1 GHT requirements, for a public establishment member of a GHT (None otherwise) — one query."""
+def _ghts_with_governance(establishments) -> dict:
+    """{GHT id: GHT with its IT governance} for the public GHT members among `establishments` — one query."""
+    ids = {e.ght_id for e in establishments if e.status == EstablishmentStatus.PUBLIC and e.ght_id}
+    return {ght.pk: ght for ght in Ght.objects.select_related("it_governance").filter(pk__in=ids)} if ids else {}
+
+
+def _ght_facts(establishment, ghts: dict) -> GhtFacts | None:
+    """§5.3.1 GHT requirements, for a public establishment member of a GHT (None otherwise)."""
     if establishment.status != EstablishmentStatus.PUBLIC or not establishment.ght_id:
         return None
-    ght = Ght.objects.select_related("it_governance").filter(pk=establishment.ght_id).first()
+    ght = ghts.get(establishment.ght_id)
     if ght is None:
         return None
     governance = getattr(ght, "it_governance", None)
@@ -172,48 +182,56 @@ def _application_facts(application) -> ApplicationFacts | None:
 def eligibility_for_establishment(establishment, *, application=None, today=None) -> dict[str, Verdict]:
     """{domain: Verdict} for D1–D7 (§5.3.1), as a `VerdictsByDomain` (a dict that also names the reasons common to
     every domain). The establishment must already be in the caller's scope."""
+    return eligibility_for_establishments([establishment], application=application, today=today)[establishment.pk]
+
+
+def eligibility_for_establishments(establishments, *, application=None, today=None) -> dict:
+    """{establishment id: VerdictsByDomain} for many establishments with a constant number of queries (lists)."""
+    establishments = list(establishments)
+    ids = [e.pk for e in establishments]
     today = today or timezone.localdate()
     catalogue = current_catalogue()
     indicators = list(catalogue.indicators.all())
     labels = {group.code: group.label for group in catalogue.groups.all()}
-    values = _latest_declared_with_documents(establishment, [indicator.pk for indicator in indicators])
-
-    states_by_group, prerequisites = {}, []
-    for indicator in indicators:
-        value = values.get(indicator.pk)
-        state = IndicatorState(
-            indicator.code, attainment_of(indicator, value), value.document_count if value is not None else 0
-        )
-        states_by_group.setdefault(indicator.group.code, []).append(state)
-        if indicator.group.kind == GroupKind.PREREQUISITE:
-            prerequisites.append(state)
-
-    hn = _hn_results(establishment)
+    values = _latest_declared_with_documents(ids, [indicator.pk for indicator in indicators])
+    hn_by_establishment = _hn_results(ids)
     deadline = _derogatory_deadline()
-    ght = _ght_facts(establishment)
+    ghts = _ghts_with_governance(establishments)
     facts = _application_facts(application)
     applied_domains = {str(d).upper() for d in (getattr(application, "domains", ()) or ())} if application else set()
 
-    verdicts = VerdictsByDomain()
-    for domain in DOMAINS:  # D2 and D3 come before D6 and D7, whose joint candidature needs their verdicts
-        joint = frozenset(
-            d for d in applied_domains if d != domain and d in verdicts and verdicts[d].eligible_to_apply
-        )
-        verdicts[domain] = eligibility(
-            EligibilityInputs(
-                domain=domain,
-                today=today,
-                derogatory_deadline=deadline,
-                indicators=tuple(states_by_group.get(domain, ())),
-                prerequisites=tuple(prerequisites),
-                hn=hn,
-                ght=ght,
-                application=facts,
-                joint_domains=joint,
-                domain_label=labels.get(domain, ""),
+    result = {}
+    for establishment in establishments:
+        states_by_group, prerequisites = {}, []
+        for indicator in indicators:
+            value = values.get((establishment.pk, indicator.pk))
+            state = IndicatorState(
+                indicator.code, attainment_of(indicator, value), value.document_count if value is not None else 0
             )
-        )
-    return verdicts
+            states_by_group.setdefault(indicator.group.code, []).append(state)
+            if indicator.group.kind == GroupKind.PREREQUISITE:
+                prerequisites.append(state)
+        verdicts = VerdictsByDomain()
+        for domain in DOMAINS:  # D2 and D3 come before D6 and D7, whose joint candidature needs their verdicts
+            joint = frozenset(
+                d for d in applied_domains if d != domain and d in verdicts and verdicts[d].eligible_to_apply
+            )
+            verdicts[domain] = eligibility(
+                EligibilityInputs(
+                    domain=domain,
+                    today=today,
+                    derogatory_deadline=deadline,
+                    indicators=tuple(states_by_group.get(domain, ())),
+                    prerequisites=tuple(prerequisites),
+                    hn=hn_by_establishment[establishment.pk],
+                    ght=_ght_facts(establishment, ghts),
+                    application=facts,
+                    joint_domains=joint,
+                    domain_label=labels.get(domain, ""),
+                )
+            )
+        result[establishment.pk] = verdicts
+    return result
 
 
 def establishment_eligibility(user, finess, *, application=None, today=None):

@@ -508,3 +508,31 @@ def test_programming_uses_a_constant_number_of_queries(client, ami_world):
     few = query_count(client, PROGRAMMING)
     bulk_filed(t.region_a, 40, decision=Decision.PRESELECTED)
     assert query_count(client, PROGRAMMING) == few
+
+
+def test_eligibility_filter_uses_the_5_3_1_verdicts_of_the_chosen_domains(client, ami_world, filed_pair):
+    """Annex 4 / issue: the ARS filters pre-candidatures by eligibility (§5.3.1), in a constant number of queries."""
+    from indicators.models import PriorProgrammeResult
+    from tests.indicators.conftest import declared, rate
+
+    t = ami_world
+    client.force_login(t.ars_a)
+
+    def listed(**params):
+        return {row["pre_candidature"].establishment_id for row in client.get(LIST, params).context["rows"]}
+
+    # Nothing declared: fewer than two indicators not reached in any domain → every chosen domain is ineligible.
+    assert listed(eligibility="eligible") == set()
+    assert listed(eligibility="ineligible") == {t.member.pk, t.clinic.pk}
+    # The member declares two indicators not reached in D2 and in D3, and its HN indicators are all entered.
+    PriorProgrammeResult.objects.create(
+        establishment=t.member, programme=Programme.objects.get(code="HN"), kind="indicators_complete", achieved=True
+    )
+    for code in ("D2.2", "D2.3", "D3.1", "D3.2"):
+        declared(t.member, code, rate(1, 10), editor=t.editor, director=t.director)
+    assert listed(eligibility="eligible") == {t.member.pk}
+    assert listed(eligibility="eligible", domain="D3") == {t.member.pk}
+    assert listed(eligibility="ineligible") == {t.clinic.pk}
+    few = query_count(client, LIST, eligibility="eligible")
+    bulk_filed(t.region_a, 15)
+    assert query_count(client, LIST, eligibility="eligible") == few
