@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dsfr.context_processors.site_config",
                 "hopen.context_processors.navigation",
+                "ami.context_processors.notifications",
             ],
         },
     },

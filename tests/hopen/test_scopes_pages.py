@@ -304,9 +304,9 @@ def test_list_query_count_does_not_depend_on_the_number_of_rows(
         assert many_rows == 25 and few_rows < many_rows
 
     assert many == few
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get(LIST_URL)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(13):
         client.get(LIST_URL, {"status": "public", "page": 2, "q": "test"})
 
 

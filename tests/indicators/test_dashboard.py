@@ -565,7 +565,7 @@ def test_dashboard_query_count_does_not_depend_on_the_number_of_values(
     quick_values(tenants.member, tenants.director, all_codes, measurements=4, documents=3)
     with django_assert_num_queries(few):
         client.get(dashboard_url(tenants.member))
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):
         client.get(dashboard_url(tenants.member))
 
 
@@ -589,5 +589,5 @@ def test_table_query_counts_do_not_depend_on_the_number_of_establishments(
         quick_values(establishment, tenants.director, PREREQUISITE_CODES if i % 3 else codes)
     with django_assert_num_queries(few):
         client.get(url, params)
-    with django_assert_max_num_queries(17):
+    with django_assert_max_num_queries(18):
         client.get(url, params)
