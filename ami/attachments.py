@@ -23,7 +23,7 @@ from django.utils import timezone
 from hopen import permissions
 from hopen.audit import audit_record
 from hopen.exceptions import ApplicationError, PermissionRefused
-from indicators.evidence import EvidenceRefused, evidence_check_file
+from indicators.evidence import evidence_check_file, refuse_duplicate, store_uploaded_document
 from indicators.models import DOWNLOADABLE_SCAN_STATUSES, ScanStatus
 from indicators.scanning import ScanError, scan_file, scanner_configured
 
@@ -63,51 +63,12 @@ def attachment_upload(*, pre_candidature: PreCandidature, uploaded_file, by) -> 
     )
     _check_may_write(by, pre_candidature)
     checked = evidence_check_file(uploaded_file)
-    duplicate = pre_candidature.attachments.filter(sha256=checked.sha256, deleted_at__isnull=True).first()
-    if duplicate is not None:
-        raise EvidenceRefused(
-            f"Le fichier « {checked.name} » est déjà déposé (« {duplicate.original_name} », le "
-            f"{timezone.localtime(duplicate.uploaded_at):%d/%m/%Y à %H:%M})."
-        )
-    scan = scanner_configured()
-    attachment = PreCandidatureAttachment(
-        pre_candidature=pre_candidature,
-        original_name=checked.name,
-        size=checked.size,
-        content_type=checked.content_type,
-        sha256=checked.sha256,
-        uploaded_by=by,
-        uploaded_at=timezone.now(),
-        scan_status=ScanStatus.PENDING if scan else ScanStatus.NOT_SCANNED,
+    refuse_duplicate(pre_candidature.attachments.all(), checked)
+    return store_uploaded_document(
+        PreCandidatureAttachment(pre_candidature=pre_candidature), uploaded_file=uploaded_file, checked=checked,
+        by=by, action="pre_candidature.attachment_upload", owner=("pre_candidature", pre_candidature.pk),
+        scan_task=scan_attachment,
     )
-    uploaded_file.seek(0)
-    # The stored name is random (`evidence_storage_key`); the user's name is only a label.
-    attachment.file.save(checked.name, uploaded_file, save=False)
-    try:
-        attachment.save()
-        audit_record(
-            actor=by,
-            action="pre_candidature.attachment_upload",
-            target=attachment,
-            changes={
-                "pre_candidature": [None, pre_candidature.pk],
-                "original_name": [None, attachment.original_name],
-                "size": [None, attachment.size],
-                "content_type": [None, attachment.content_type],
-                "sha256": [None, attachment.sha256],
-                "scan_status": [None, attachment.scan_status],
-                "file": [None, attachment.file.name],
-            },
-        )
-    except BaseException:
-        attachment.file.storage.delete(attachment.file.name)
-        raise
-    if scan:
-        attachment_id = attachment.pk
-        # robust: a broker outage must not turn a committed upload into an error page; the file stays pending
-        # (never downloadable) until a scan records its verdict.
-        transaction.on_commit(lambda: scan_attachment.delay(attachment_id), robust=True)
-    return attachment
 
 
 @transaction.atomic

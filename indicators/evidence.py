@@ -280,59 +280,73 @@ def _check_may_write(by, value):
         raise ApplicationError(LOCKED_MESSAGE)
 
 
+def refuse_duplicate(documents, checked, where: str = "") -> None:
+    """The same content (SHA-256) may not be deposited twice among live `documents`."""
+    duplicate = documents.filter(sha256=checked.sha256, deleted_at__isnull=True).first()
+    if duplicate is not None:
+        raise EvidenceRefused(
+            f"Le fichier « {checked.name} » est déjà déposé{where} (« {duplicate.original_name} », le "
+            f"{timezone.localtime(duplicate.uploaded_at):%d/%m/%Y à %H:%M})."
+        )
+
+
+def store_uploaded_document(document, *, uploaded_file, checked, by, action: str, owner: tuple, scan_task):
+    """Save a checked upload as a private document row (Evidence or any model with the same file fields), write
+    its audit record, and send its virus scan after commit when a scanner is configured ("not scanned" otherwise).
+
+    `owner` is (field name, primary key) of what the document belongs to, for the audit record.
+    """
+    scan = scanner_configured()
+    document.original_name = checked.name
+    document.size = checked.size
+    document.content_type = checked.content_type
+    document.sha256 = checked.sha256
+    document.uploaded_by = by
+    document.uploaded_at = timezone.now()
+    document.scan_status = ScanStatus.PENDING if scan else ScanStatus.NOT_SCANNED
+    uploaded_file.seek(0)
+    # The storage name comes from `evidence_storage_key` (random); the user's name is only a label.
+    document.file.save(checked.name, uploaded_file, save=False)
+    try:
+        document.save()
+        audit_record(
+            actor=by,
+            action=action,
+            target=document,
+            changes={
+                owner[0]: [None, owner[1]],
+                "original_name": [None, document.original_name],
+                "size": [None, document.size],
+                "content_type": [None, document.content_type],
+                "sha256": [None, document.sha256],
+                "scan_status": [None, document.scan_status],
+                "file": [None, document.file.name],
+            },
+        )
+    except BaseException:
+        document.file.storage.delete(document.file.name)
+        raise
+    if scan:
+        document_id = document.pk
+        # robust: a broker outage must not turn a committed upload into an error page; the file stays
+        # pending (never downloadable) until a scan records its verdict.
+        transaction.on_commit(lambda: scan_task.delay(document_id), robust=True)
+    return document
+
+
 @transaction.atomic
 def evidence_upload(*, value, uploaded_file, by) -> Evidence:
     """Attach a file to a draft value. Scanned after commit when a scanner is configured, else "not scanned"."""
     value = _locked_value(value)
     _check_may_write(by, value)
     checked = evidence_check_file(uploaded_file)
-    duplicate = value.documents.filter(sha256=checked.sha256, deleted_at__isnull=True).first()
-    if duplicate is not None:
-        raise EvidenceRefused(
-            f"Le fichier « {checked.name} » est déjà déposé pour cette valeur (« {duplicate.original_name} », le "
-            f"{timezone.localtime(duplicate.uploaded_at):%d/%m/%Y à %H:%M})."
-        )
-    scan = scanner_configured()
-    evidence = Evidence(
-        value=value,
-        original_name=checked.name,
-        size=checked.size,
-        content_type=checked.content_type,
-        sha256=checked.sha256,
-        uploaded_by=by,
-        uploaded_at=timezone.now(),
-        scan_status=ScanStatus.PENDING if scan else ScanStatus.NOT_SCANNED,
-    )
-    uploaded_file.seek(0)
-    # The storage name comes from `evidence_storage_key` (random); the user's name is only a label.
-    evidence.file.save(checked.name, uploaded_file, save=False)
-    try:
-        evidence.save()
-        audit_record(
-            actor=by,
-            action="evidence.upload",
-            target=evidence,
-            changes={
-                "value": [None, value.pk],
-                "original_name": [None, evidence.original_name],
-                "size": [None, evidence.size],
-                "content_type": [None, evidence.content_type],
-                "sha256": [None, evidence.sha256],
-                "scan_status": [None, evidence.scan_status],
-                "file": [None, evidence.file.name],
-            },
-        )
-    except BaseException:
-        evidence.file.storage.delete(evidence.file.name)
-        raise
-    if scan:
-        from .tasks import scan_evidence
+    refuse_duplicate(value.documents.all(), checked, " pour cette valeur")
+    from .tasks import scan_evidence
 
-        evidence_id = evidence.pk
-        # robust: a broker outage must not turn a committed upload into an error page; the file stays
-        # pending (never downloadable) and `requeue_pending_evidence` sends it again.
-        transaction.on_commit(lambda: scan_evidence.delay(evidence_id), robust=True)
-    return evidence
+    return store_uploaded_document(
+        Evidence(value=value), uploaded_file=uploaded_file, checked=checked, by=by, action="evidence.upload",
+        owner=("value", value.pk), scan_task=scan_evidence,
+    )
 
 
 @transaction.atomic
