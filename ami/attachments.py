@@ -101,14 +101,16 @@ def attachment_record_scan(*, attachment: PreCandidatureAttachment, status: str,
     if status not in (ScanStatus.CLEAN, ScanStatus.INFECTED, ScanStatus.NOT_SCANNED):
         raise ValueError(f"Statut d'analyse inattendu : {status!r}")
     attachment = PreCandidatureAttachment.objects.select_for_update().get(pk=attachment.pk)
-    before = attachment.scan_status
+    before = [attachment.scan_status, attachment.scan_detail]
     attachment.scan_status = status
-    attachment.save(update_fields=["scan_status"])
+    attachment.scan_detail = (detail or "")[:255]
+    attachment.scanned_at = timezone.now()
+    attachment.save(update_fields=["scan_status", "scan_detail", "scanned_at"])
     audit_record(
         actor=None,
         action="pre_candidature.attachment_scan",
         target=attachment,
-        changes={"scan_status": [before, status], "scan_detail": [None, (detail or "")[:255]]},
+        changes={"scan_status": [before[0], status], "scan_detail": [before[1], attachment.scan_detail]},
     )
     if status == ScanStatus.INFECTED:
         logger.warning("Pièce complémentaire AMI %s infectée : %s", attachment.pk, detail)

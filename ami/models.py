@@ -5,7 +5,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from indicators.models import ScanStatus, evidence_storage_key
+from indicators.models import PrivateDocument
 
 DOMAIN_CODES = [(f"D{i}", f"D{i}") for i in range(1, 8)]
 
@@ -129,25 +129,18 @@ class PreCandidatureComment(models.Model):
         constraints = [models.CheckConstraint(name="pre_candidature_comment_not_empty", condition=~Q(body=""))]
 
 
-class PreCandidatureAttachment(models.Model):
+class PreCandidatureAttachment(PrivateDocument):
     """Complementary documents (e.g. the GHT master plan), with the upload rules of justificatory documents."""
 
     pre_candidature = models.ForeignKey(PreCandidature, on_delete=models.PROTECT, related_name="attachments")
-    file = models.FileField("fichier", upload_to=evidence_storage_key, max_length=255)
-    original_name = models.CharField("nom du fichier", max_length=255)
-    size = models.PositiveBigIntegerField("taille (octets)")
-    content_type = models.CharField("type détecté", max_length=120)
-    sha256 = models.CharField("empreinte SHA-256", max_length=64)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    uploaded_at = models.DateTimeField("déposé le", default=timezone.now)
-    scan_status = models.CharField("antivirus", max_length=12, choices=ScanStatus.choices, default=ScanStatus.PENDING)
-    deleted_at = models.DateTimeField("supprimé le", null=True, blank=True)
-    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
 
-    class Meta:
-        ordering = ["uploaded_at", "id"]
+    class Meta(PrivateDocument.Meta):
         verbose_name = "pièce complémentaire de pré-candidature"
-        constraints = [models.CheckConstraint(name="ami_attachment_not_empty", condition=Q(size__gt=0))]
-
-    def __str__(self):
-        return self.original_name
+        constraints = [
+            models.CheckConstraint(name="ami_attachment_not_empty", condition=Q(size__gt=0)),
+            models.CheckConstraint(
+                name="ami_attachment_deletion_complete",
+                condition=Q(deleted_at__isnull=True, deleted_by__isnull=True)
+                | Q(deleted_at__isnull=False, deleted_by__isnull=False),
+            ),
+        ]

@@ -318,10 +318,10 @@ class ScanStatus(models.TextChoices):
 DOWNLOADABLE_SCAN_STATUSES = (ScanStatus.CLEAN, ScanStatus.NOT_SCANNED)
 
 
-class Evidence(models.Model):
-    """Pièce justificative: a file justifying an indicator value, stored privately under a random key."""
+class PrivateDocument(models.Model):
+    """A file deposited by a user, stored privately under a random key, type-checked and virus-scanned; deleting it
+    only hides it (the row and the file stay for the audit trail). Shared by every kind of uploaded document."""
 
-    value = models.ForeignKey(IndicatorValue, on_delete=models.PROTECT, related_name="documents")
     file = models.FileField("fichier", upload_to=evidence_storage_key, max_length=255)
     original_name = models.CharField("nom du fichier", max_length=255)
     size = models.PositiveBigIntegerField("taille (octets)")
@@ -338,7 +338,23 @@ class Evidence(models.Model):
     )
 
     class Meta:
+        abstract = True
         ordering = ["uploaded_at", "id"]
+
+    def __str__(self):
+        return self.original_name
+
+    @property
+    def is_downloadable(self):
+        return self.deleted_at is None and self.scan_status in DOWNLOADABLE_SCAN_STATUSES
+
+
+class Evidence(PrivateDocument):
+    """Pièce justificative: a file justifying an indicator value."""
+
+    value = models.ForeignKey(IndicatorValue, on_delete=models.PROTECT, related_name="documents")
+
+    class Meta(PrivateDocument.Meta):
         verbose_name = "pièce justificative"
         verbose_name_plural = "pièces justificatives"
         constraints = [
@@ -349,10 +365,3 @@ class Evidence(models.Model):
                 | Q(deleted_at__isnull=False, deleted_by__isnull=False),
             ),
         ]
-
-    def __str__(self):
-        return self.original_name
-
-    @property
-    def is_downloadable(self):
-        return self.deleted_at is None and self.scan_status in DOWNLOADABLE_SCAN_STATUSES
