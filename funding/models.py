@@ -150,3 +150,21 @@ class GhtItGovernance(models.Model):
     @property
     def has_validated_cio(self):
         return bool(self.cio_name) and self.cio_validated_at is not None
+
+
+from .models_dossiers import (  # noqa: E402,F401  (models of the app, declared in their own module)
+    DeadlineEvent,
+    DeadlineEventKind,
+    Dossier,
+    DossierDomain,
+    DossierDomainShare,
+    DossierLetter,
+    DossierMember,
+    DossierStatus,
+    DomainStatus,
+    ProjectReview,
+    ProjectReviewForecast,
+    RefusalKind,
+    ClosureKind,
+    LetterKind,
+)

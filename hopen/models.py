@@ -16,6 +16,8 @@ class Region(models.Model):
     code = models.CharField("code INSEE", max_length=2, unique=True)
     name = models.CharField("nom", max_length=100, unique=True)
     ars_name = models.CharField("ARS", max_length=120)
+    # Printed on the letters the ARS sends (selection, funding decisions, refund claims).
+    ars_address = models.TextField("adresse postale de l'ARS", blank=True)
 
     class Meta:
         ordering = ["name"]

@@ -10,7 +10,15 @@ from django.db import transaction
 
 from hopen.audit import audit_record
 
-from .models import CatalogueVersion, Indicator, IndicatorGroup, Programme, ProgrammeDeadline, SemesterRange
+from .models import (
+    CatalogueVersion,
+    Indicator,
+    IndicatorGroup,
+    Programme,
+    ProgrammeDeadline,
+    ProgrammeDelay,
+    SemesterRange,
+)
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
@@ -45,6 +53,13 @@ def load_calendar(path: Path = FIXTURES / "programme_calendar.json") -> dict:
                 ProgrammeDeadline,
                 {"programme": programme, "code": deadline["code"]},
                 {"label": deadline["label"], "date": datetime.date.fromisoformat(deadline["date"]), "source": deadline["source"]},
+                counts,
+            )
+        for delay in spec.get("delays", []):
+            _upsert(
+                ProgrammeDelay,
+                {"programme": programme, "code": delay["code"]},
+                {k: delay[k] for k in ("label", "months", "days", "source")},
                 counts,
             )
         for semester_range in spec["semester_ranges"]:

@@ -47,6 +47,26 @@ class ProgrammeDeadline(models.Model):
         return f"{self.label} : {self.date:%d/%m/%Y}"
 
 
+class ProgrammeDelay(models.Model):
+    """A duration of the programme calendar (the ARS decides within four months, initialises within 1.5 months…),
+    counted from an event of the dossier: months then days, as the texts state them."""
+
+    programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="delays")
+    code = models.SlugField("code", max_length=60)
+    label = models.CharField("libellé", max_length=200)
+    months = models.PositiveSmallIntegerField("mois", default=0)
+    days = models.IntegerField("jours", default=0)
+    source = models.CharField("référence", max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["programme", "code"]
+        verbose_name = "délai du programme"
+        constraints = [models.UniqueConstraint(fields=["programme", "code"], name="delay_unique_code")]
+
+    def __str__(self):
+        return f"{self.label} : {self.months} mois {self.days} j"
+
+
 class SemesterRange(models.Model):
     """A range of forecast half-years offered in forms (e.g. HOP'EN prerequisites: 2019 S1 … 2021 S1)."""
 
