@@ -131,6 +131,7 @@ def run(argv):
         manage("load_programme", env=env)
         manage("import_sae", env=env)
         manage("compute_combined_activity", env=env)
+        manage("open_envelopes", env=env)
         manage("seed_demo", env=env)
         celery = [PYTHON, "-m", "celery", "-A", "hopen"]
         children.append(subprocess.Popen([*celery, "worker", "-l", "info", "--concurrency", "2"], cwd=ROOT, env=env))
