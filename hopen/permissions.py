@@ -166,3 +166,82 @@ def get_establishment_for_reading(user, finess) -> Establishment:
     if establishment is None:
         raise Http404("Établissement introuvable.")
     return establishment
+
+
+# --- Dossiers and money (instruction §5.3.2 « Etape 2 », annexes 2 and 4) --------------------------------------
+
+
+def dossier_read_filter(user) -> Q:
+    """A Q object on `funding.Dossier`: national roles read every dossier; an ARS its region's; an establishment
+    the dossiers it files or is a candidate member of; a GHT support director the dossiers of its GHT."""
+    scope = scope_of(user)
+    if scope.national:
+        return Q()
+    if scope.is_empty:
+        return Q(pk__in=[])
+    readable = establishments_readable_by(user).values("pk")
+    condition = Q(establishment__in=readable) | Q(members__establishment__in=readable)
+    if scope.region_ids:
+        condition |= Q(region_id__in=scope.region_ids)
+    if scope.ght_ids:
+        condition |= Q(ght_id__in=scope.ght_ids)
+    return condition
+
+
+def dossiers_readable_by(user):
+    from funding.models import Dossier
+
+    matching = Dossier.objects.filter(dossier_read_filter(user)).values("pk")
+    return Dossier.objects.filter(pk__in=matching)
+
+
+def get_dossier_for_reading(user, reference):
+    """The dossier with this reference if the user may read it; 404 otherwise (existence not revealed)."""
+    dossier = (
+        dossiers_readable_by(user)
+        .select_related("establishment", "establishment__region", "ght", "ght__support", "region", "programme")
+        .filter(reference=str(reference))
+        .first()
+    )
+    if dossier is None:
+        raise Http404("Dossier introuvable.")
+    return dossier
+
+
+def can_file_dossier(user, establishment) -> bool:
+    """The establishment's director files its dossier (its editor when it has no director account, as for
+    values); for a GHT dossier, the establishment is the GHT's support establishment (annex 3 §2)."""
+    return can_declare_values(user, establishment) or (
+        bool(establishment.ght_id)
+        and establishment.ght_id in scope_of(user).ght_ids
+        and establishment.ght.support_id == establishment.pk
+    )
+
+
+def can_prepare_dossier(user, establishment) -> bool:
+    """Draft a dossier: the establishment's own roles, or its GHT's support director."""
+    return can_enter_establishment_data(user, establishment) or (
+        bool(establishment.ght_id) and establishment.ght_id in scope_of(user).ght_ids
+    )
+
+
+def can_manage_region_money(user, region) -> bool:
+    """Decide on dossiers, seed and usage funding, refunds, quotas of a region: its ARS officers (annex 4)."""
+    scope = scope_of(user)
+    return Role.ARS_OFFICER in scope.roles and region.pk in scope.region_ids
+
+
+def can_read_region_money(user, region) -> bool:
+    scope = scope_of(user)
+    return scope.national or (Role.ARS_OFFICER in scope.roles and region.pk in scope.region_ids)
+
+
+def can_redeploy_envelopes(user) -> bool:
+    """Annex 4 §1: « le ministère pourra redéployer une partie des fonds vers d'autres régions »."""
+    return Role.DGOS_OFFICER in scope_of(user).roles
+
+
+def can_close_dossier(user, dossier) -> bool:
+    """Closure (audit failure, abandonment): the region's ARS or the DGOS (officer or auditor)."""
+    scope = scope_of(user)
+    return can_manage_region_money(user, dossier.region) or bool(scope.roles & {Role.DGOS_OFFICER, Role.DGOS_AUDITOR})
