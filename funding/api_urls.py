@@ -1,3 +1,3 @@
-from . import api, api_eligibility
+from . import api, api_dossiers, api_eligibility
 
-urlpatterns = api.urlpatterns + api_eligibility.urlpatterns
+urlpatterns = api.urlpatterns + api_eligibility.urlpatterns + api_dossiers.urlpatterns
