@@ -1,1 +1,3 @@
-urlpatterns = []
+from . import api
+
+urlpatterns = api.urlpatterns

@@ -1,8 +1,12 @@
-"""Pure rules of the envelope ledger (annex 2): how each movement changes the available balances, and the
-balances derived from the sums of the entries. No database here."""
+"""Pure rules of the envelope ledger (annex 2): how each movement changes the available balances, the balances
+derived from the sums of the entries, and the limits of seed funding — the 20 % seed pot (annex 2 §2), the
+derogatory ceiling of 30 % / 50 % of the seed credits (§5.1), the sector quotas (004) — as French refusal
+messages. No database here."""
 
 from dataclasses import dataclass
 from decimal import Decimal
+
+from hopen.formatting import french_euros
 
 ZERO = Decimal("0.00")
 SEED_SHARE = Decimal("0.20")  # annex 2 §2: « 20% de financement consacré à l'amorçage »
@@ -87,3 +91,183 @@ def balances_from_sums(sums: dict) -> Balances:
         seed_refunds_received=total("refund_received", "seed"),
         usage_refunds_received=total("refund_received", "usage"),
     )
+
+
+# --- Seed funding limits (annex 2 §2, §5.1, 004) ------------------------------------------------------------------
+#
+# Pure functions: the services call them on figures read under the envelope lock and raise the message they return.
+
+DEROGATORY_SHARE = Decimal("0.30")  # §5.1: « 30% des crédits d'amorçage de la région »
+DEROGATORY_SHARE_RAISED = Decimal("0.50")  # §5.1: « jusqu'à 50% si le nombre d'établissements […] est insuffisant »
+CENT = Decimal("0.01")
+SECTORS = ("public", "private", "espic")
+SECTOR_LABELS = {"public": "public", "private": "privé", "espic": "ESPIC"}
+
+
+def sector_of(status: str, is_espic: bool) -> str:
+    """004 « Répartition identique entre les secteurs public, privé et Espic »: the sector of an establishment.
+
+    Public establishments are the public sector; for-profit clinics the private sector; the non-profit private
+    establishments (ESPIC and other non-profit ones) and the CLCCs (ESPIC by law, art. L. 6162-1 CSP) the ESPIC
+    sector. `is_espic` is only ever true for a non-profit status (database constraint) and then means ESPIC too.
+    """
+    if status == "public":
+        return "public"
+    if is_espic or status in ("private_non_profit", "clcc"):
+        return "espic"
+    return "private"
+
+
+def _floor_cent(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding="ROUND_FLOOR")
+
+
+def derogatory_share(raised: bool) -> Decimal:
+    return DEROGATORY_SHARE_RAISED if raised else DEROGATORY_SHARE
+
+
+def derogatory_ceiling(seed_total: Decimal, raised: bool) -> Decimal:
+    """§5.1: derogatory seed funding ≤ 30 % of the region's seed credits (50 % when the ARS raised it), to the cent
+    below."""
+    return _floor_cent(max(seed_total, ZERO) * derogatory_share(raised))
+
+
+def sector_ceiling(seed_total: Decimal, share_percent: Decimal) -> Decimal:
+    """004: the seed credits reserved to a sector, `share_percent` % of the region's seed credits (cent below)."""
+    return _floor_cent(max(seed_total, ZERO) * Decimal(share_percent) / 100)
+
+
+def _euros(amount) -> str:
+    return french_euros(amount)
+
+
+def _percent(value: Decimal) -> str:
+    text = f"{Decimal(value).normalize():f}"
+    return text.replace(".", ",")
+
+
+def seed_pot_refusal(amount: Decimal, seed_available: Decimal) -> str | None:
+    """Annex 2 §2: « Les financements consacrés à l'amorçage ne pourront dépasser 20% de l'enveloppe régionale »:
+    a seed commitment never exceeds what is left of the region's seed credits."""
+    if amount <= seed_available:
+        return None
+    return (
+        f"Crédits d'amorçage insuffisants : {_euros(amount)} demandés, {_euros(max(seed_available, ZERO))} "
+        "disponibles dans l'enveloppe régionale (l'amorçage est limité à 20 % de l'enveloppe, annexe 2 §2)."
+    )
+
+
+def derogatory_refusal(amount: Decimal, *, seed_total: Decimal, derogatory_used: Decimal, raised: bool) -> str | None:
+    """§5.1: seed funding paid before the HOP'EN prerequisites are reached (derogatory) stays within 30 % of the
+    region's seed credits, 50 % when the ARS has recorded that too few establishments reached them."""
+    ceiling = derogatory_ceiling(seed_total, raised)
+    if derogatory_used + amount <= ceiling:
+        return None
+    share = int(derogatory_share(raised) * 100)
+    return (
+        f"Plafond de l'amorçage dérogatoire dépassé : {_euros(derogatory_used)} déjà engagés et {_euros(amount)} "
+        f"demandés pour un plafond de {_euros(ceiling)} ({share} % des crédits d'amorçage de la région, "
+        f"{_euros(seed_total)} ; instruction §5.1)."
+        + ("" if raised else " L'ARS peut porter ce plafond à 50 % si trop peu d'établissements ont atteint les prérequis HOP'EN.")
+    )
+
+
+def sector_quota_refusal(
+    amount: Decimal, *, sector: str, seed_total: Decimal, share_percent: Decimal | None, sector_used: Decimal
+) -> str | None:
+    """004: when the ARS has set a quota for the beneficiary's sector, its seed commitments stay within it."""
+    if share_percent is None:
+        return None
+    ceiling = sector_ceiling(seed_total, share_percent)
+    if sector_used + amount <= ceiling:
+        return None
+    return (
+        f"Quota d'amorçage du secteur {SECTOR_LABELS.get(sector, sector)} dépassé : {_euros(sector_used)} déjà "
+        f"engagés et {_euros(amount)} demandés pour un quota de {_euros(ceiling)} ({_percent(share_percent)} % des "
+        f"crédits d'amorçage de la région)."
+    )
+
+
+def seed_commitment_refusal(
+    amount: Decimal,
+    *,
+    seed_available: Decimal,
+    seed_total: Decimal,
+    is_derogatory: bool,
+    derogatory_used: Decimal,
+    raised: bool,
+    sector: str,
+    share_percent: Decimal | None,
+    sector_used: Decimal,
+) -> str | None:
+    """The first limit a seed commitment would break (20 % pot, derogatory ceiling, sector quota), or None."""
+    if amount <= 0:
+        return "Le montant de l'amorçage doit être positif."
+    refusal = seed_pot_refusal(amount, seed_available)
+    if refusal is None and is_derogatory:
+        refusal = derogatory_refusal(amount, seed_total=seed_total, derogatory_used=derogatory_used, raised=raised)
+    if refusal is None:
+        refusal = sector_quota_refusal(
+            amount, sector=sector, seed_total=seed_total, share_percent=share_percent, sector_used=sector_used
+        )
+    return refusal
+
+
+def usage_pot_refusal(amount: Decimal, usage_available: Decimal) -> str | None:
+    """Annex 2 §2: usage funding comes from the 80 % usage part of the envelope."""
+    if amount <= 0:
+        return "Le montant du financement à l'usage doit être positif."
+    if amount <= usage_available:
+        return None
+    return (
+        f"Crédits d'usage insuffisants : {_euros(amount)} demandés, {_euros(max(usage_available, ZERO))} disponibles "
+        "dans l'enveloppe régionale (80 % de l'enveloppe, annexe 2 §2)."
+    )
+
+
+def quotas_refusal(quotas: dict) -> str | None:
+    """004: quotas are shares (0–100 %) of the region's seed credits per sector; together at most 100 %."""
+    for sector, share in quotas.items():
+        if sector not in SECTORS:
+            return f"Secteur inconnu « {sector} » : public, privé ou ESPIC."
+        if share is not None and not (0 <= Decimal(share) <= 100):
+            return f"Le quota du secteur {SECTOR_LABELS[sector]} doit être compris entre 0 et 100 %."
+    total = sum((Decimal(s) for s in quotas.values() if s is not None), ZERO)
+    if total > 100:
+        return f"Les quotas sectoriels totalisent {_percent(total)} % : ils ne peuvent dépasser 100 % des crédits d'amorçage."
+    return None
+
+
+@dataclass(frozen=True)
+class SeedBreakdown:
+    """Seed commitments (net of corrections) and seed refunds received of one envelope, by sector and for the
+    derogatory seed funding; refunds received return to the sector and to the derogatory room they came from."""
+
+    committed_by_sector: dict
+    refunds_by_sector: dict
+    derogatory_committed: Decimal = ZERO
+    derogatory_refunds: Decimal = ZERO
+
+    def sector_used(self, sector: str) -> Decimal:
+        return self.committed_by_sector.get(sector, ZERO) - self.refunds_by_sector.get(sector, ZERO)
+
+    @property
+    def derogatory_used(self) -> Decimal:
+        return self.derogatory_committed - self.derogatory_refunds
+
+
+def seed_breakdown_from_rows(rows) -> SeedBreakdown:
+    """`rows`: (kind, sector, is_derogatory, sum of amounts) of the seed pot's commitments and refunds received."""
+    committed, refunds = {}, {}
+    derogatory_committed = derogatory_refunds = ZERO
+    for kind, sector, is_derogatory, total in rows:
+        total = total or ZERO
+        if kind == "seed_commitment":
+            committed[sector] = committed.get(sector, ZERO) + total
+            if is_derogatory:
+                derogatory_committed += total
+        elif kind == "refund_received":
+            refunds[sector] = refunds.get(sector, ZERO) + total
+            if is_derogatory:
+                derogatory_refunds += total
+    return SeedBreakdown(committed, refunds, derogatory_committed, derogatory_refunds)

@@ -62,6 +62,12 @@ class TransitionRefused(ApplicationError):
     """The object is not in a state that allows the action (HTTP 409)."""
 
 
+def _impossible(action: str) -> str:
+    """« Impossible de transmettre… », « Impossible d'ouvrir… » (elision before a vowel)."""
+    label = ACTION_LABELS[action]
+    return f"Impossible d'{label}" if label[:1] in "aeiouéèê" else f"Impossible de {label}"
+
+
 def allowed_dossier_actions(status: str) -> list[str]:
     return [action for action, (sources, _) in DOSSIER_TRANSITIONS.items() if status in sources]
 
@@ -78,7 +84,7 @@ def require_dossier_transition(status: str, action: str):
     sources, target = DOSSIER_TRANSITIONS[action]
     if status not in sources:
         raise TransitionRefused(
-            f"Impossible de {ACTION_LABELS[action]} : le dossier est « {DossierStatus(status).label} »."
+            f"{_impossible(action)} : le dossier est « {DossierStatus(status).label} »."
         )
     return target
 
@@ -87,11 +93,11 @@ def require_domain_transition(domain_status: str, dossier_status: str, action: s
     sources, target = DOMAIN_TRANSITIONS[action]
     if dossier_status not in DOMAIN_ACTIONS_NEED_DOSSIER[action]:
         raise TransitionRefused(
-            f"Impossible de {ACTION_LABELS[action]} : le dossier est « {DossierStatus(dossier_status).label} »."
+            f"{_impossible(action)} : le dossier est « {DossierStatus(dossier_status).label} »."
         )
     if domain_status not in sources:
         raise TransitionRefused(
-            f"Impossible de {ACTION_LABELS[action]} : le domaine est « {DomainStatus(domain_status).label} »."
+            f"{_impossible(action)} : le domaine est « {DomainStatus(domain_status).label} »."
         )
     return target
 

@@ -91,7 +91,7 @@ def _latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
     return {(value.establishment_id, value.indicator_id): value for value in values}
 
 
-def _hn_results(establishment_ids) -> dict:
+def hn_results(establishment_ids) -> dict:
     """{establishment id: HnResults} of Hôpital numérique; domain codes are HOP'EN codes (see
     `indicators.PriorProgrammeResult`) — one query."""
     rows = PriorProgrammeResult.objects.filter(establishment_id__in=establishment_ids, programme__code=HN).values_list(
@@ -114,13 +114,17 @@ def _hn_results(establishment_ids) -> dict:
     }
 
 
-def _derogatory_deadline() -> datetime.date:
+def derogatory_deadline() -> datetime.date:
+    """The HOP'EN prerequisites' derogatory deadline of the programme calendar (§5.3.1, annex 2 §2) — one query."""
     day = (
         ProgrammeDeadline.objects.filter(programme__code=HOPEN, code=DEROGATORY_DEADLINE)
         .values_list("date", flat=True)
         .first()
     )
     return day or DEFAULT_DEROGATORY_DEADLINE
+
+
+_hn_results, _derogatory_deadline = hn_results, derogatory_deadline  # former private names
 
 
 def _ghts_with_governance(establishments) -> dict:
@@ -194,8 +198,8 @@ def eligibility_for_establishments(establishments, *, application=None, today=No
     indicators = list(catalogue.indicators.all())
     labels = {group.code: group.label for group in catalogue.groups.all()}
     values = _latest_declared_with_documents(ids, [indicator.pk for indicator in indicators])
-    hn_by_establishment = _hn_results(ids)
-    deadline = _derogatory_deadline()
+    hn_by_establishment = hn_results(ids)
+    deadline = derogatory_deadline()
     ghts = _ghts_with_governance(establishments)
     facts = _application_facts(application)
     applied_domains = {str(d).upper() for d in (getattr(application, "domains", ()) or ())} if application else set()

@@ -1,1 +1,13 @@
-urlpatterns = []
+"""Letters of a dossier (namespace "funding"): /dossiers/<reference>/courriers/<letter reference>.pdf"""
+
+from django.urls import path
+
+from . import views_letters
+
+urlpatterns = [
+    path(
+        "dossiers/<str:reference>/courriers/<str:letter_reference>.pdf",
+        views_letters.letter_download,
+        name="letter_download",
+    ),
+]

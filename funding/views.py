@@ -6,13 +6,14 @@ Every page asks the permission policy: an establishment out of the user's scope 
 is national (DGOS) and answers 403 to the other roles. The rules themselves are `funding.rules` (annex 3).
 """
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from hopen import permissions
+from hopen.formatting import french_euros, french_number
 from indicators.models import CatalogueVersion, GroupKind, IndicatorGroup
 
 from . import rules, selectors
@@ -22,7 +23,6 @@ from .models import CombinedActivity
 from .selectors import DOMAINS, amount_grid, estimate
 from .services import FIGURE_FIELDS
 
-NBSP = "\u00a0"
 # Our regional shares are checked against annex 2 within this margin (tests/funding/test_regional_shares.py).
 SHARE_TOLERANCE_POINTS = Decimal("1.5")
 REGIONAL_SHARES_REFUSED = "La répartition régionale de l'activité combinée est réservée à la DGOS."
@@ -32,22 +32,13 @@ REGIONAL_SHARES_REFUSED = "La répartition régionale de l'activité combinée e
 
 
 def format_number(value, decimals=2) -> str:
-    """French number: « 123 456,78 » (no-break space between thousands, decimal comma)."""
-    quantum = Decimal(1).scaleb(-decimals)
-    text = f"{Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP):f}"
-    sign = "-" if text.startswith("-") else ""
-    whole, _, fraction = text.lstrip("-").partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    return sign + NBSP.join(groups) + ("," + fraction if fraction else "")
+    """French number: « 123 456,78 » (no-break space between thousands, decimal comma): `hopen.formatting`."""
+    return french_number(value, decimals)
 
 
 def format_euros(amount) -> str:
-    """« 123 456,78 € »."""
-    return f"{format_number(amount)}{NBSP}€"
+    """« 123 456,78 € »: `hopen.formatting.french_euros`."""
+    return french_euros(amount)
 
 
 def _domain_labels() -> dict:

@@ -15,5 +15,14 @@ def navigation(request):
     return {
         "skiplinks": SKIPLINKS,
         "nav_can_browse_audit": permissions.can_browse_audit_trail(user),
+        "nav_can_browse_envelopes": permissions.can_browse_envelopes(user),
         "nav_can_admin": user.is_staff,
+        "nav_can_pilot": _can_pilot(user),
     }
+
+
+def _can_pilot(user) -> bool:
+    """The funding dashboard (annex 4 §3): ARS officers and national roles (`funding.selectors_dashboard`)."""
+    from funding.selectors_dashboard import can_view_dashboard
+
+    return can_view_dashboard(user)

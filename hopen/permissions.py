@@ -236,6 +236,12 @@ def can_read_region_money(user, region) -> bool:
     return scope.national or (Role.ARS_OFFICER in scope.roles and region.pk in scope.region_ids)
 
 
+def can_browse_envelopes(user) -> bool:
+    """The envelope pages (annex 4 §3): the national roles and the ARS officers (each reads its own region)."""
+    scope = scope_of(user)
+    return scope.national or Role.ARS_OFFICER in scope.roles
+
+
 def can_redeploy_envelopes(user) -> bool:
     """Annex 4 §1: « le ministère pourra redéployer une partie des fonds vers d'autres régions »."""
     return Role.DGOS_OFFICER in scope_of(user).roles

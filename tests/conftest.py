@@ -1,4 +1,5 @@
 import pytest
+from django.db import connection
 
 from tests.indicators.conftest import catalogue  # noqa: F401  (shared by tests/funding)
 
@@ -37,3 +38,17 @@ def tenants(db):
     t.auditor = user_with_role(Role.DGOS_AUDITOR)
     t.admin = user_with_role(Role.PLATFORM_ADMIN)
     return t
+
+
+@pytest.fixture(autouse=True)
+def _ledger_flushable(request):
+    """After a transactional test (live server, threads) Django empties the tables with TRUNCATE, which the
+    append-only ledger refuses (trigger `envelopes_ledger_no_truncate`). For that flush only, the session stops
+    firing triggers; Django closes the connection right after the flush, so the next test has them back."""
+    transactional = bool({"transactional_db", "live_server"} & set(request.fixturenames))
+    marker = request.node.get_closest_marker("django_db")
+    transactional = transactional or bool(marker and marker.kwargs.get("transaction"))
+    yield
+    if transactional:
+        with connection.cursor() as cursor:
+            cursor.execute("SET session_replication_role = replica")

@@ -16,6 +16,11 @@ PERIODIC_TASKS = [
         "task": "indicators.tasks.requeue_pending_evidence",
         "crontab": {"minute": "*/15", "hour": "*"},
     },
+    {
+        "name": "Échéances des dossiers (refus implicite, rappels, alertes, remboursements)",
+        "task": "funding.tasks.run_deadlines_task",
+        "crontab": {"minute": "45", "hour": "2"},
+    },
 ]
 
 

@@ -1,0 +1,149 @@
+"""Pages of the regional envelopes (annex 2, annex 4 §1 and §3): the national table for the DGOS, one region's
+balances and ledger, and the DGOS's redeployment between regions.
+
+The permission policy decides: ARS and DGOS read (an ARS its region only: another region answers 404), the
+region's ARS raises the derogatory ceiling and sets the sector quotas, the DGOS officer redeploys; any other role
+is refused (403).
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods
+
+from hopen import permissions
+from hopen.exceptions import ApplicationError, PermissionRefused
+
+from . import selectors
+from .forms import DerogatoryCeilingForm, RedeploymentForm, SectorQuotasForm
+from .ledger import balances_of
+from .services import REDEPLOYMENT_REFUSED, REGION_MONEY_REFUSED, derogatory_ceiling_raise, redeploy, sector_quotas_set
+
+PAGE_SIZE = 50
+BROWSE_REFUSED = "Les enveloppes régionales sont réservées aux ARS et à la DGOS."
+
+
+def _require_browse(user):
+    if not permissions.can_browse_envelopes(user):
+        raise PermissionDenied(BROWSE_REFUSED)
+
+
+@login_required
+@require_GET
+def home(request):
+    """Annex 4 §3 for the DGOS: the 18 regional envelopes and the national total; an ARS goes to its region."""
+    _require_browse(request.user)
+    rows = selectors.balances_visible_to(request.user)
+    scope = permissions.scope_of(request.user)
+    if not scope.national and len(rows) == 1:
+        return redirect("envelopes:detail", region_code=rows[0][0].region.code)
+    context = {
+        "rows": rows,
+        "total": selectors.balances_total([b for _, b in rows]),
+        "scope_national": scope.national,
+        "can_redeploy": permissions.can_redeploy_envelopes(request.user),
+    }
+    return render(request, "envelopes/home.html", context)
+
+
+def _act(request, envelope):
+    """The ARS's two forms (ceiling, quotas): (ceiling form, quotas form, done)."""
+    if not permissions.can_manage_region_money(request.user, envelope.region):
+        raise PermissionDenied(REGION_MONEY_REFUSED)
+    action = request.POST.get("action")
+    ceiling_form = quotas_form = None
+    try:
+        if action == "raise_ceiling":
+            ceiling_form = DerogatoryCeilingForm(request.POST, prefix="plafond")
+            if ceiling_form.is_valid():
+                derogatory_ceiling_raise(envelope=envelope, reason=ceiling_form.cleaned_data["reason"], by=request.user)
+                messages.success(request, "Le plafond de l'amorçage dérogatoire est porté à 50 % des crédits d'amorçage.")
+                return ceiling_form, quotas_form, True
+        elif action == "set_quotas":
+            quotas_form = SectorQuotasForm(request.POST, prefix="quotas")
+            if quotas_form.is_valid():
+                sector_quotas_set(envelope=envelope, quotas=quotas_form.quotas(), by=request.user)
+                messages.success(request, "Les quotas sectoriels d'amorçage sont enregistrés.")
+                return ceiling_form, quotas_form, True
+        else:
+            raise ApplicationError("Action inconnue.")
+    except PermissionRefused as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ApplicationError as exc:
+        form = ceiling_form or quotas_form
+        if form is None:
+            messages.error(request, exc.message)
+        else:
+            form.add_error(None, exc.message)
+    return ceiling_form, quotas_form, False
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def detail(request, region_code):
+    """One region: balances seed / usage, derogatory seed against its ceiling (§5.1), sector quotas (004), the
+    ledger newest first; the region's ARS raises the ceiling to 50 % and sets the quotas."""
+    _require_browse(request.user)
+    envelope = selectors.envelope_of_region(request.user, region_code)
+    may_manage = permissions.can_manage_region_money(request.user, envelope.region)
+    ceiling_form = quotas_form = None
+    if request.method == "POST":
+        ceiling_form, quotas_form, done = _act(request, envelope)
+        if done:
+            return redirect(reverse("envelopes:detail", args=[envelope.region.code]))
+        envelope = selectors.envelope_of_region(request.user, region_code)
+    balances = balances_of([envelope.pk])[envelope.pk]
+    breakdown = selectors.seed_breakdown_of([envelope.pk])[envelope.pk]
+    sectors = selectors.sector_seed_balances(envelope, balances=balances, breakdown=breakdown)
+    if may_manage:
+        ceiling_form = ceiling_form or DerogatoryCeilingForm(prefix="plafond")
+        quotas_form = quotas_form or SectorQuotasForm(
+            prefix="quotas", initial={s.sector: s.share_percent for s in sectors if s.share_percent is not None}
+        )
+    page = Paginator(selectors.envelope_entries(envelope), PAGE_SIZE).get_page(request.GET.get("page"))
+    context = {
+        "envelope": envelope,
+        "region": envelope.region,
+        "balances": balances,
+        "derogatory": selectors.derogatory_seed_status(envelope, balances=balances, breakdown=breakdown),
+        "sectors": sectors,
+        "quotas_set": any(s.share_percent is not None for s in sectors),
+        "page": page,
+        "may_manage": may_manage,
+        "ceiling_form": ceiling_form if may_manage and not envelope.derogatory_ceiling_raised else None,
+        "quotas_form": quotas_form if may_manage else None,
+        "scope_national": permissions.scope_of(request.user).national,
+        "can_redeploy": permissions.can_redeploy_envelopes(request.user),
+    }
+    return render(request, "envelopes/detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def redeployment(request):
+    """Annex 4 §1: the DGOS redeploys credits of one pot from a region to another (a pair of entries)."""
+    if not permissions.can_redeploy_envelopes(request.user):
+        raise PermissionDenied(REDEPLOYMENT_REFUSED)
+    envelopes = {e.region.code: e for e in selectors.envelopes_visible_to(request.user)}
+    regions = [e.region for e in envelopes.values()]
+    form = RedeploymentForm(request.POST or None, regions=regions)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            redeploy(
+                from_envelope=envelopes[data["from_region"]], to_envelope=envelopes[data["to_region"]],
+                pot=data["pot"], amount=data["amount"], reason=data["reason"], by=request.user,
+            )
+        except PermissionRefused as exc:
+            raise PermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            source, target = envelopes[data["from_region"]].region, envelopes[data["to_region"]].region
+            messages.success(request, f"Redéploiement enregistré de {source} vers {target} ; les deux ARS sont notifiées.")
+            return redirect("envelopes:home")
+    rows = selectors.balances_visible_to(request.user)
+    return render(request, "envelopes/redeployment.html", {"form": form, "rows": rows})

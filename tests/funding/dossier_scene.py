@@ -1,0 +1,145 @@
+"""Arrange helpers of the dossier tests (tests/funding/test_*dossier*.py): a world with the programme calendar and
+catalogue, the annex-3 grid, combined activities, open envelopes and establishments eligible to apply (§5.3.1);
+declared values are written directly (the indicator services are tested elsewhere). Behaviour goes through the
+services of `funding.services_dossiers`."""
+
+import datetime
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from funding import services_dossiers as services
+from funding.loading import load_amount_grid
+from funding.models import CombinedActivity, SoftwareVendor
+from funding.models_dossiers import DomainStatus, DossierStatus
+from funding.rules_dossiers import DomainInput
+from hopen.models import Role
+from indicators.models import IndicatorValue, PriorProgrammeResult, Programme
+from tests.factories import user_with_role
+from tests.factories_dossiers import DossierDomainFactory, DossierFactory, open_envelope
+from tests.indicators.conftest import indicator
+
+UTC = datetime.timezone.utc
+NOW = datetime.datetime(2020, 3, 2, 9, 0, tzinfo=UTC)  # before the derogatory deadline (01/01/2021)
+LATER = NOW + datetime.timedelta(days=20)
+B_LOWER = Decimal("7000")  # annex 3: category B starts at 7 000 — D2 250 000 €, D3 200 000 €
+C_LOWER = Decimal("22500")
+PREREQUISITES = (
+    "P1.1", "P1.2", "P1.3", "P1.4", "P2.1", "P2.2", "P2.4", "P2.5", "P3.2", "P3.3", "P3.4", "P3.6", "P4.1", "P4.2",
+    "P4.3",
+)
+GROUPS = {
+    "D1": ("D1.1", "D1.2", "D1.3", "D1.5"),
+    "D2": ("D2.2", "D2.3", "D2.4", "D2.5"),
+    "D3": ("D3.1", "D3.2", "D3.3", "D3.4", "D3.5"),
+    "D4": ("D4.1", "D4.2", "D4.3", "D4.4"),
+    "D5": ("D5.1", "D5.2", "D5.3"),
+}
+DEADLINE = datetime.date(2021, 12, 31)
+
+
+def declare(establishment, code, *, reached, by, day=datetime.date(2020, 1, 15)):
+    """A declared value written directly: reached (100 %, or « exists ») or not (0 %, « does not exist »)."""
+    ind = indicator(code)
+    fields = {"kind": ind.target_kind}
+    if ind.target_kind == "rate":
+        fields |= {"numerator": 100 if reached else 0, "denominator": 100}
+    else:
+        fields |= {"exists": reached}
+    return IndicatorValue.objects.create(
+        establishment=establishment, indicator=ind, measured_on=day, status="declared", created_by=by,
+        declared_by=by, declared_at=timezone.now(), **fields,
+    )
+
+
+def hn(establishment, *, prerequisites=True, complete=True):
+    programme = Programme.objects.get(code="HN")
+    for kind, achieved in (("prerequisites_reached", prerequisites), ("indicators_complete", complete)):
+        PriorProgrammeResult.objects.create(
+            establishment=establishment, programme=programme, kind=kind, domain_code="", achieved=achieved
+        )
+
+
+def make_eligible(establishment, *, by, domains=("D2", "D3"), prerequisites=True, hn_prerequisites=True):
+    """§5.3.1: HN results complete, two indicators of each domain declared not reached; the HOP'EN prerequisites
+    declared reached (or not)."""
+    hn(establishment, prerequisites=hn_prerequisites)
+    for code in PREREQUISITES:
+        declare(establishment, code, reached=prerequisites, by=by)
+    for domain in domains:
+        for code in GROUPS[domain]:
+            declare(establishment, code, reached=False, by=by)
+
+
+def reach(establishment, domain, *, by, prerequisites=True, day=datetime.date(2020, 9, 1)):
+    """Later declared values: every indicator of `domain` reached (and the prerequisites, unless told)."""
+    for code in GROUPS[domain]:
+        declare(establishment, code, reached=True, by=by, day=day)
+    if prerequisites:
+        for code in PREREQUISITES:
+            declare(establishment, code, reached=True, by=by, day=day)
+
+
+def domains(*codes, deadline=DEADLINE, vendors=()):
+    return [DomainInput(code=code, target_deadline=deadline, vendors=list(vendors)) for code in codes]
+
+
+@pytest.fixture
+def world(tenants, catalogue):
+    """The tenants (region A: GHT support + member, a private clinic; region B: a hospital), with the annex-3 grid,
+    combined activities, envelopes in both regions, a RELIMS vendor, the clinic's director, and the clinic, the GHT
+    support and the GHT member eligible to apply on D2 and D3 (HOP'EN prerequisites reached)."""
+    t = tenants
+    load_amount_grid()
+    for establishment, value in ((t.clinic, B_LOWER), (t.support, C_LOWER), (t.member, B_LOWER), (t.foreign, B_LOWER)):
+        CombinedActivity.objects.create(establishment=establishment, source_year=2017, computed=value)
+    t.envelope_a = open_envelope(t.region_a, seed=Decimal("600000.00"), usage=Decimal("2400000.00"))
+    t.envelope_b = open_envelope(t.region_b)
+    t.vendor = SoftwareVendor.objects.create(name="Éditeur RELIMS", relims_reference="R-1", qhn_engaged=True)
+    t.clinic_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.clinic)
+    t.clinic_editor = user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=t.clinic)
+    t.support_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.support)
+    t.foreign_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
+    for establishment, by in ((t.clinic, t.clinic_director), (t.support, t.support_director), (t.member, t.director)):
+        make_eligible(establishment, by=by)
+    return t
+
+
+def transmitted_dossier(t, *codes, establishment=None, by=None, now=NOW):
+    """A dossier of the clinic (by default) on `codes`, created and transmitted through the services."""
+    establishment = establishment or t.clinic
+    by = by or t.clinic_director
+    dossier = services.dossier_create(establishment=establishment, domains=domains(*codes, vendors=[t.vendor.pk]), by=by, now=now)
+    return services.dossier_transmit(dossier=dossier, by=by, now=now)
+
+
+def domain_of(dossier, code):
+    return dossier.domains.get(domain_code=code)
+
+
+# --- Rows in a given state (arrange only, for the forbidden transitions) --------------------------------------------
+
+
+def dossier_in(status, **kwargs):
+    """A dossier row in `status` with what the database constraints ask of that status."""
+    now = timezone.now()
+    fields = {"status": status}
+    if status == DossierStatus.INITIALISATION_REQUESTED:
+        fields["initialisation_requested_at"] = now
+    if status not in (DossierStatus.INITIALISATION_REQUESTED, DossierStatus.DRAFT):
+        fields["transmitted_at"] = now
+    if status == DossierStatus.CLOSED:
+        fields |= {"closed_at": now, "closure_kind": "abandonment", "closure_reason": "Abandon du projet"}
+    return DossierFactory(**fields, **kwargs)
+
+
+def domain_in(dossier, status, code="D2", **kwargs):
+    fields = {"status": status}
+    if status != DomainStatus.PENDING:
+        fields |= {"decided_at": timezone.now()}
+    if status == DomainStatus.REFUSED:
+        fields |= {"decision_reason": "Projet insuffisamment mûr", "refusal_kind": "feasibility"}
+    if status in (DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID):
+        fields |= {"usage_amount": Decimal("300000.00")}
+    return DossierDomainFactory(dossier=dossier, domain_code=code, **fields, **kwargs)
