@@ -69,6 +69,7 @@ from .calendar import (
     programme_delays,
 )
 from .dossier_states import DOSSIER_TRANSITIONS, dossier_status_after_decisions
+from .letters import LetterRequest, request_letters
 from .models_dossiers import (
     SILENCE_REFUSAL_REASON,
     DeadlineEvent,
@@ -76,7 +77,6 @@ from .models_dossiers import (
     DomainStatus,
     Dossier,
     DossierDomain,
-    DossierLetter,
     DossierMember,
     DossierStatus,
     LetterKind,
@@ -216,82 +216,6 @@ def notify_many(notes: list[Note], *, subject: str = "HOP'EN — échéance") ->
 
 def _dossier_link(reference: str) -> str:
     return reverse("funding:dossier_detail", args=[reference])
-
-
-@dataclass(frozen=True)
-class LetterRequest:
-    dossier: Dossier
-    kind: str
-    event_key: str
-    domain: DossierDomain | None = None
-
-
-def request_letters(requests: list[LetterRequest]) -> int:
-    """`funding.letters.request_letter` for many letters at once (a constant number of queries): one count of
-    the dossiers' letters for the reference numbers, one ``INSERT … ON CONFLICT DO NOTHING RETURNING``, the
-    generation of each new letter enqueued after the commit. A letter whose (kind, event_key) is already
-    recorded is left as it is; one whose reference number was taken meanwhile by a concurrent letter of the same
-    dossier goes through `request_letter`, which retries. Returns the number of letters created."""
-    from django.db.models import Count
-
-    from .letters import letter_reference, request_letter
-
-    if not requests:
-        return 0
-    requests = list({(r.kind, r.event_key): r for r in requests}.values())
-    counts = defaultdict(int)
-    rows = (
-        DossierLetter.objects.filter(
-            dossier_id__in={r.dossier.pk for r in requests}, kind__in={r.kind for r in requests}
-        )
-        .values_list("dossier_id", "kind")
-        .annotate(n=Count("pk"))
-        .order_by()
-    )
-    for dossier_id, kind, n in rows:
-        counts[(dossier_id, kind)] = n
-    references = []
-    for request in requests:
-        counts[(request.dossier.pk, request.kind)] += 1
-        number = counts[(request.dossier.pk, request.kind)]
-        references.append(letter_reference(request.dossier, LetterKind(request.kind), number))
-    now = timezone.now()
-    table = DossierLetter._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            INSERT INTO {table} (dossier_id, domain_id, kind, event_key, reference, file, size, sha256, requested_at)
-            SELECT t.dossier_id, t.domain_id, t.kind, t.event_key, t.reference, '', 0, '', %s
-            FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[])
-                AS t(dossier_id, domain_id, kind, event_key, reference)
-            ORDER BY t.kind, t.event_key
-            ON CONFLICT DO NOTHING
-            RETURNING id, kind, event_key
-            """,
-            [
-                now, [r.dossier.pk for r in requests], [r.domain.pk if r.domain else None for r in requests],
-                [r.kind for r in requests], [r.event_key for r in requests], references,
-            ],
-        )
-        inserted = {(kind, key): pk for pk, kind, key in cursor.fetchall()}
-    for pk in inserted.values():
-        transaction.on_commit(lambda pk=pk: _enqueue_letter(pk))
-    left = [r for r in requests if (r.kind, r.event_key) not in inserted]
-    if left:
-        recorded = set(
-            DossierLetter.objects.filter(event_key__in={r.event_key for r in left}).values_list("kind", "event_key")
-        )
-        for request in left:
-            if (request.kind, request.event_key) not in recorded:  # a reference number clash: rare
-                request_letter(dossier=request.dossier, kind=request.kind, event_key=request.event_key,
-                               domain=request.domain)
-    return len(inserted)
-
-
-def _enqueue_letter(letter_id: int) -> None:
-    from .tasks import generate_letter
-
-    generate_letter.delay(letter_id)
 
 
 # --- a. Silence of the ARS: refusal after four months (annex 4 §1) ----------------------------------------------------

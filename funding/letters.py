@@ -18,11 +18,13 @@ Amounts and dates are written the French way by `hopen.formatting` (« 1 234 567
 import hashlib
 import logging
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -99,6 +101,72 @@ def request_letter(*, dossier, kind, event_key, domain=None) -> DossierLetter:
         transaction.on_commit(lambda pk=letter.pk: _enqueue_generation(pk))
         return letter
     raise RuntimeError(f"Impossible d'attribuer une référence au courrier {kind} du dossier {dossier.reference}.")
+
+
+@dataclass(frozen=True)
+class LetterRequest:
+    dossier: Dossier
+    kind: str
+    event_key: str
+    domain: DossierDomain | None = None
+
+
+def request_letters(requests: list[LetterRequest]) -> int:
+    """`request_letter` for many letters at once (the deadline sweep) (a constant number of queries): one count of
+    the dossiers' letters for the reference numbers, one ``INSERT … ON CONFLICT DO NOTHING RETURNING``, the
+    generation of each new letter enqueued after the commit. A letter whose (kind, event_key) is already
+    recorded is left as it is; one whose reference number was taken meanwhile by a concurrent letter of the same
+    dossier goes through `request_letter`, which retries. Returns the number of letters created."""
+    if not requests:
+        return 0
+    requests = list({(r.kind, r.event_key): r for r in requests}.values())
+    counts = defaultdict(int)
+    rows = (
+        DossierLetter.objects.filter(
+            dossier_id__in={r.dossier.pk for r in requests}, kind__in={r.kind for r in requests}
+        )
+        .values_list("dossier_id", "kind")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for dossier_id, kind, n in rows:
+        counts[(dossier_id, kind)] = n
+    references = []
+    for request in requests:
+        counts[(request.dossier.pk, request.kind)] += 1
+        number = counts[(request.dossier.pk, request.kind)]
+        references.append(letter_reference(request.dossier, LetterKind(request.kind), number))
+    now = timezone.now()
+    table = DossierLetter._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {table} (dossier_id, domain_id, kind, event_key, reference, file, size, sha256, requested_at)
+            SELECT t.dossier_id, t.domain_id, t.kind, t.event_key, t.reference, '', 0, '', %s
+            FROM unnest(%s::bigint[], %s::bigint[], %s::varchar[], %s::varchar[], %s::varchar[])
+                AS t(dossier_id, domain_id, kind, event_key, reference)
+            ORDER BY t.kind, t.event_key
+            ON CONFLICT DO NOTHING
+            RETURNING id, kind, event_key
+            """,
+            [
+                now, [r.dossier.pk for r in requests], [r.domain.pk if r.domain else None for r in requests],
+                [r.kind for r in requests], [r.event_key for r in requests], references,
+            ],
+        )
+        inserted = {(kind, key): pk for pk, kind, key in cursor.fetchall()}
+    for pk in inserted.values():
+        transaction.on_commit(lambda pk=pk: _enqueue_generation(pk))
+    left = [r for r in requests if (r.kind, r.event_key) not in inserted]
+    if left:
+        recorded = set(
+            DossierLetter.objects.filter(event_key__in={r.event_key for r in left}).values_list("kind", "event_key")
+        )
+        for request in left:
+            if (request.kind, request.event_key) not in recorded:  # a reference number clash: rare
+                request_letter(dossier=request.dossier, kind=request.kind, event_key=request.event_key,
+                               domain=request.domain)
+    return len(inserted)
 
 
 def _enqueue_generation(letter_id: int) -> None:

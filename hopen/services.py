@@ -11,7 +11,6 @@ from .models import (
     EstablishmentUserObjectPermission,
     Ght,
     GhtMembershipSource,
-    Role,
     RoleAssignment,
 )
 

@@ -121,7 +121,7 @@ def main() -> int:
     print(f"Departments covered by exactly one GHT: {len(single)}")
     print(f"Departments covered by several GHTs: {len(several)} ({', '.join(several)})")
     print(f"Departments of ID_2023r.csv with no GHT: {len(uncovered)} ({', '.join(uncovered) or '-'})")
-    print(f"Confidence: " + ", ".join(f"{k}={conf.get(k, 0)}" for k in ("high", "medium", "low")))
+    print("Confidence: " + ", ".join(f"{k}={conf.get(k, 0)}" for k in ("high", "medium", "low")))
 
     if errors:
         print()

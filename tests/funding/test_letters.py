@@ -74,16 +74,6 @@ def private_root(settings, tmp_path):
 
 
 @pytest.fixture
-def ledger_flushable(transactional_db):
-    """After a transactional test Django empties the tables with TRUNCATE, which the append-only ledger refuses
-    (trigger envelopes_ledger_no_truncate): for that flush only, this session stops firing triggers (Django closes
-    the connection after the flush). Same fixture as tests/funding/test_deadlines.py."""
-    yield
-    with connection.cursor() as cursor:
-        cursor.execute("SET session_replication_role = replica")
-
-
-@pytest.fixture
 def no_enqueue(monkeypatch):
     """Generation requests recorded instead of sent to Redis (tests that call the service themselves)."""
     sent = []
@@ -301,7 +291,7 @@ def test_a_rolled_back_decision_leaves_no_letter_and_sends_nothing(dossier, no_e
 
 
 @pytest.mark.django_db(transaction=True)
-def test_concurrent_requests_for_one_decision_record_one_letter(ledger_flushable, dossier, no_enqueue):
+def test_concurrent_requests_for_one_decision_record_one_letter(transactional_db, dossier, no_enqueue):
     """Eight services deciding the same event at once: the unique (kind, event_key) lets one letter through."""
     key = f"selection:{dossier.pk}"
     barrier = threading.Barrier(8)
@@ -357,7 +347,7 @@ def celery_worker():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_letter_is_generated_by_the_worker_after_the_commit(ledger_flushable, dossier, private_root, celery_worker):
+def test_the_letter_is_generated_by_the_worker_after_the_commit(transactional_db, dossier, private_root, celery_worker):
     with transaction.atomic():
         letter = letters.request_letter(dossier=dossier, kind=LetterKind.SELECTION, event_key=f"selection:{dossier.pk}")
     deadline = time.monotonic() + 30
