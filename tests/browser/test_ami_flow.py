@@ -19,9 +19,14 @@ from funding.models import CombinedActivity
 from hopen.models import Notification, Role
 from indicators.loading import load_calendar, load_catalogue
 from tests.ami.test_tab import with_notification_counter
-from tests.factories import EstablishmentFactory, GhtFactory, RegionFactory, user_with_role
+from tests.browser.session import log_in
+from tests.factories import (
+    EstablishmentFactory,
+    GhtFactory,
+    RegionFactory,
+    user_with_role,
+)
 
-PASSWORD = "mot-de-passe-solide-2019"
 FROZEN = datetime.datetime(2019, 5, 15, 10, 0, tzinfo=datetime.timezone.utc)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -61,16 +66,6 @@ def flow(db, settings, tmp_path):
     f.ght_director = user_with_role(Role.GHT_SUPPORT_DIRECTOR, ght=ght)
     f.ars = user_with_role(Role.ARS_OFFICER, region=region)
     return f
-
-
-def log_in(page, base, user, target):
-    page.context.clear_cookies()
-    page.goto(f"{base}/compte/connexion/?next={target}")
-    page.get_by_label("Adresse électronique").fill(user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Se connecter").click()
-    assert page.url == f"{base}{target}", page.url
 
 
 def shot(page, artifacts_dir, name):

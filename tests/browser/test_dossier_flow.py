@@ -12,22 +12,12 @@ import pytest
 from envelopes.models import EntryKind, LedgerEntry
 from funding import services_dossiers as services
 from funding.models import DomainStatus, DossierStatus
-from tests.funding.dossier_scene import domains, make_eligible, reach, world  # noqa: F401  (fixture)
+from tests.browser.session import log_in
+from tests.funding.dossier_scene import domains, reach, world  # noqa: F401  (world: fixture)
 
-PASSWORD = "mot-de-passe-solide-2019"
-TARGETS = datetime.date.today().replace(year=datetime.date.today().year + 1)
+TARGETS = datetime.date.today() + datetime.timedelta(days=365)  # a target deadline in the future
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
-
-
-def log_in(page, base, user, target):
-    page.context.clear_cookies()
-    page.goto(f"{base}/compte/connexion/?next={target}")
-    page.get_by_label("Adresse électronique").fill(user.email)
-    page.get_by_label("Mot de passe").fill(PASSWORD)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Se connecter").click()
-    assert page.url == f"{base}{target}", page.url
 
 
 def figure(page, testid) -> Decimal:
