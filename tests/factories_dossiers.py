@@ -25,6 +25,7 @@ def hopen_programme():
 class DossierFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Dossier
+        skip_postgeneration_save = True  # the hooks add related rows, not fields of the instance
 
     programme = factory.LazyFunction(hopen_programme)
     reference = factory.LazyFunction(lambda: f"TEST-{next(_references):06d}")
@@ -41,6 +42,7 @@ class DossierFactory(factory.django.DjangoModelFactory):
 class DossierDomainFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = DossierDomain
+        skip_postgeneration_save = True
 
     dossier = factory.SubFactory(DossierFactory)
     domain_code = "D2"
