@@ -52,6 +52,11 @@ class DossierCreateForm(forms.Form):
         help_text="Le montant de chaque domaine est la somme des forfaits des établissements candidats (annexe 3 §2).",
     )
     comment = forms.CharField(label="Commentaire", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+    prerequisites_forecast = forms.DateField(
+        label="Date prévisionnelle d'atteinte des prérequis HOP'EN (s'ils ne sont pas atteints)", required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Suivie par l'ARS lors des revues de projet : une date reportée figure parmi les dates décalées (annexe 4 §3).",
+    )
     request_initialisation = forms.BooleanField(
         label="Demander à l'ARS d'initialiser le dossier (elle dispose d'un mois et demi, instruction §5.3.2)",
         required=False,

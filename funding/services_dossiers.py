@@ -83,6 +83,7 @@ HOPEN = "HOPEN"
 DOSSIER_FIELDS = [
     "status", "comment", "initialisation_requested_at", "initialised_at", "initialised_by", "transmitted_at",
     "transmitted_by", "review_started_at", "decided_at", "closed_at", "closed_by", "closure_kind", "closure_reason",
+    "prerequisites_forecast_initial", "prerequisites_forecast",
 ]
 DOMAIN_FIELDS = [
     "status", "rate", "target_deadline", "total_amount", "seed_amount", "seed_is_derogatory", "seed_paid_at",
@@ -316,7 +317,9 @@ def _write_domains(dossier, domains, members):
             row.vendors.set(chosen)
 
 
-def _new_dossier(*, establishment, domains, by, ght_members, comment, status, now) -> Dossier:
+def _new_dossier(
+    *, establishment, domains, by, ght_members, comment, status, now, prerequisites_forecast=None
+) -> Dossier:
     if not permissions.can_prepare_dossier(by, establishment):
         raise PermissionRefused("Seul l'établissement (ou l'établissement support de son GHT) prépare ses dossiers.")
     programme = _programme()
@@ -332,6 +335,8 @@ def _new_dossier(*, establishment, domains, by, ght_members, comment, status, no
         programme=programme, reference=f"tmp-{uuid.uuid4().hex}", establishment=establishment, ght=ght,
         region=establishment.region, status=status, comment=(comment or "").strip(), created_by=by, created_at=now,
         updated_at=now, initialisation_requested_at=now if status == DossierStatus.INITIALISATION_REQUESTED else None,
+        # Annex 4 §3: the date announced now is the reference against which a later one is « décalée ».
+        prerequisites_forecast_initial=prerequisites_forecast, prerequisites_forecast=prerequisites_forecast,
     )
     dossier.reference = dossier_reference(establishment.region.code, today.year, dossier.pk)
     dossier.save(update_fields=["reference"])
@@ -347,24 +352,28 @@ def _new_dossier(*, establishment, domains, by, ght_members, comment, status, no
 
 
 @transaction.atomic
-def dossier_create(*, establishment, domains, by, ght_members=None, comment="", now=None) -> Dossier:
+def dossier_create(
+    *, establishment, domains, by, ght_members=None, comment="", prerequisites_forecast=None, now=None
+) -> Dossier:
     """§5.3.2 « Etape 2 »: the establishment (or, for a GHT, its support establishment for candidate members —
     annex 3 §2) prepares its dossier: domains with target deadline, rate and software vendors; the amount of each
     domain is the sum of the candidates' flat amounts (annex 3 §2)."""
     return _new_dossier(
         establishment=establishment, domains=domains, by=by, ght_members=ght_members, comment=comment,
-        status=DossierStatus.DRAFT, now=_now(now),
+        status=DossierStatus.DRAFT, now=_now(now), prerequisites_forecast=prerequisites_forecast,
     )
 
 
 @transaction.atomic
-def dossier_request_initialisation(*, establishment, domains, by, ght_members=None, comment="", now=None) -> Dossier:
+def dossier_request_initialisation(
+    *, establishment, domains, by, ght_members=None, comment="", prerequisites_forecast=None, now=None
+) -> Dossier:
     """§5.3.2 « Etape 2 »: « L'ARS dispose d'un délai de 1 mois et demi pour initialiser le dossier d'un
     établissement / GHT qui en fait la demande » — the dossier waits for its ARS, which is notified."""
     now = _now(now)
     dossier = _new_dossier(
         establishment=establishment, domains=domains, by=by, ght_members=ght_members, comment=comment,
-        status=DossierStatus.INITIALISATION_REQUESTED, now=now,
+        status=DossierStatus.INITIALISATION_REQUESTED, now=now, prerequisites_forecast=prerequisites_forecast,
     )
     deadline = initialisation_deadline(timezone.localdate(now), _delay(calendar.ARS_INITIALISATION))
     _notify(
@@ -396,7 +405,9 @@ def dossier_initialise(*, dossier, by, now=None) -> Dossier:
 
 
 @transaction.atomic
-def dossier_update(*, dossier, domains, by, comment=None, ght_members=None, now=None) -> Dossier:
+def dossier_update(
+    *, dossier, domains, by, comment=None, ght_members=None, prerequisites_forecast=None, now=None
+) -> Dossier:
     """Replace the domains (and the candidates of a GHT dossier) while the dossier is being prepared: by the
     establishment, or by the ARS while it initialises a dossier it was asked to."""
     now = _now(now)
@@ -431,6 +442,8 @@ def dossier_update(*, dossier, domains, by, comment=None, ght_members=None, now=
     _write_domains(dossier, domains, members)
     if comment is not None:
         dossier.comment = comment.strip()
+    if prerequisites_forecast is not None:  # still in preparation: the announced date is still the reference
+        dossier.prerequisites_forecast_initial = dossier.prerequisites_forecast = prerequisites_forecast
     dossier.updated_at = now
     dossier.save()
     after = _dossier_state(dossier) | {"members": sorted(m.finess for m in members), "domains": _domains_summary(dossier)}

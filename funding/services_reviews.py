@@ -142,8 +142,11 @@ def project_review_record(
             f"prérequis : {_french(dossier.prerequisites_forecast)} → {_french(prerequisites_forecast)}"
         )
         dossier.prerequisites_forecast = prerequisites_forecast
+        if dossier.prerequisites_forecast_initial is None:
+            # No date was announced with the dossier: the first one given at a review is the reference.
+            dossier.prerequisites_forecast_initial = prerequisites_forecast
         dossier.updated_at = timezone.now()
-        dossier.save(update_fields=["prerequisites_forecast", "updated_at"])
+        dossier.save(update_fields=["prerequisites_forecast", "prerequisites_forecast_initial", "updated_at"])
     forecasts, domain_changes = [], []
     for pk, deadline in sorted((domain_deadlines or {}).items(), key=lambda item: domains[int(item[0])].domain_code):
         domain = domains[int(pk)]

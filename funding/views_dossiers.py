@@ -109,6 +109,7 @@ def dossier_create(request):
             dossier = write(
                 establishment=establishment, domains=form.domain_inputs(), by=request.user,
                 ght_members=form.chosen_members(), comment=form.cleaned_data.get("comment") or "",
+                prerequisites_forecast=form.cleaned_data.get("prerequisites_forecast"),
             )
         except PermissionRefused as exc:
             raise PermissionDenied(exc.message) from exc

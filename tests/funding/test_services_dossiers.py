@@ -65,6 +65,23 @@ def test_create_an_establishment_dossier_with_its_flat_amounts(world):
     assert record.changes["domains"][1] == ["D2 standard 2021-12-31 250000.00", "D3 standard 2021-12-31 200000.00"]
 
 
+def test_annex_4_3_the_prerequisites_date_announced_with_the_dossier_is_the_reference_of_the_slipped_list(world):
+    t = world
+    announced = datetime.date(2020, 10, 31)
+    dossier = services.dossier_create(
+        establishment=t.clinic, domains=domains("D2"), by=t.clinic_editor, prerequisites_forecast=announced, now=NOW,
+    )
+    assert (dossier.prerequisites_forecast_initial, dossier.prerequisites_forecast) == (announced, announced)
+    later = datetime.date(2020, 12, 15)
+    dossier = services.dossier_update(
+        dossier=dossier, domains=domains("D2"), by=t.clinic_editor, prerequisites_forecast=later, now=NOW,
+    )
+    # Still in preparation: the date the ARS will receive is the reference.
+    assert (dossier.prerequisites_forecast_initial, dossier.prerequisites_forecast) == (later, later)
+    record = AuditRecord.objects.filter(action="dossier.update", object_id=str(dossier.pk)).get()
+    assert record.changes["prerequisites_forecast_initial"] == ["2020-10-31", "2020-12-15"]
+
+
 def test_annex_3_2_ght_dossier_total_is_the_sum_of_the_members_flat_amounts(world):
     """« le montant du soutien financier reste calculé par activité combinée de chaque établissement candidat au sein
     du GHT, une somme des soutiens financiers est ensuite effectuée au niveau du GHT »."""

@@ -160,3 +160,18 @@ def test_a_review_feeds_the_slipped_lists_and_an_earlier_date_leaves_them(tenant
     assert (data.slipped_prerequisites_count, data.slipped_targets_count) == (0, 0)
     dossier.refresh_from_db()
     assert dossier.prerequisites_forecast_initial == INITIAL_PREREQUISITES
+
+
+def test_without_an_announced_date_the_first_review_date_is_the_reference(tenants, project):
+    dossier, _, _ = project
+    dossier.prerequisites_forecast = dossier.prerequisites_forecast_initial = None
+    dossier.save()
+    scope = dashboard_scope(tenants.ars_a, tenants.region_a.code)
+
+    record(dossier, tenants.ars_a, prerequisites_forecast=datetime.date(2020, 9, 30))
+    dossier.refresh_from_db()
+    assert dossier.prerequisites_forecast_initial == datetime.date(2020, 9, 30)
+    assert dashboard(tenants.ars_a, scope).slipped_prerequisites_count == 0
+
+    record(dossier, tenants.ars_a, prerequisites_forecast=LATER)
+    assert [d.reference for d in dashboard(tenants.ars_a, scope).slipped_prerequisites] == [dossier.reference]

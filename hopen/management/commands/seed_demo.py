@@ -1,12 +1,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from funding.demo import seed_demo_dossiers
 from hopen.demo import DEMO_PASSWORD, seed_demo
 from hopen.models import Establishment
 
 
 class Command(BaseCommand):
-    help = "Crée les comptes de démonstration (jamais en production)."
+    help = "Crée les comptes et les dossiers de démonstration (jamais en production)."
 
     def handle(self, *args, **options):
         if not getattr(settings, "HOPEN_DEMO_DATA_ALLOWED", False):
@@ -18,3 +19,9 @@ class Command(BaseCommand):
         if options["verbosity"] >= 1:
             for account in accounts:
                 self.stdout.write(f"  {account.email:<42} {account.role:<45} {account.scope}")
+        skipped: list[str] = []
+        references = seed_demo_dossiers(skipped=skipped)
+        listed = f" ({', '.join(references)})" if references else ""
+        self.stdout.write(f"Dossiers de démonstration : {len(references)} créé(s){listed}.")
+        for reason in skipped:
+            self.stdout.write(f"  non créés — {reason}")
