@@ -149,12 +149,13 @@ def _refuse_if_committed(dossier_domain, pot) -> None:
 
 
 @transaction.atomic
-def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by) -> LedgerEntry:
+def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by, on=None) -> LedgerEntry:
     """Annex 2 §2: the seed funding decided by the ARS at selection, committed on the region's envelope.
 
     Refused when it exceeds the seed credits left (20 % of the envelope), when derogatory seed funding would exceed
     30 % of the region's seed credits (50 % once raised, §5.1), or when the beneficiary's sector quota would be
-    exceeded (004). Called inside the dossier service's transaction."""
+    exceeded (004). Called inside the dossier service's transaction; `on`: the date of the decision (effective date
+    of the entry; today by default)."""
     dossier = dossier_domain.dossier
     _require(permissions.can_manage_region_money(by, dossier.region), REGION_MONEY_REFUSED)
     amount = _money(amount)
@@ -181,7 +182,7 @@ def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by) -> LedgerEnt
     entry = append(
         Movement(
             envelope_id=envelope_id, kind=EntryKind.SEED_COMMITMENT, pot=Pot.SEED, amount=amount, by=by,
-            establishment_id=establishment.pk, sector=sector, is_derogatory=bool(is_derogatory),
+            effective_on=on, establishment_id=establishment.pk, sector=sector, is_derogatory=bool(is_derogatory),
             dossier_domain_id=dossier_domain.pk, idempotency_key=_free_key(f"seed_commitment:{dossier_domain.pk}"),
             label=f"Amorçage{' dérogatoire' if is_derogatory else ''} — domaine {_domain_label(dossier_domain)}",
         ),
@@ -192,7 +193,7 @@ def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by) -> LedgerEnt
 
 
 @transaction.atomic
-def usage_commit(*, dossier_domain, amount, by) -> LedgerEntry:
+def usage_commit(*, dossier_domain, amount, by, on=None) -> LedgerEntry:
     """Annex 2 §2: the usage funding notified when the domain's targets are reached, on the 80 % usage part."""
     dossier = dossier_domain.dossier
     _require(permissions.can_manage_region_money(by, dossier.region), REGION_MONEY_REFUSED)
@@ -207,7 +208,7 @@ def usage_commit(*, dossier_domain, amount, by) -> LedgerEntry:
     entry = append(
         Movement(
             envelope_id=envelope_id, kind=EntryKind.USAGE_COMMITMENT, pot=Pot.USAGE, amount=amount, by=by,
-            establishment_id=establishment.pk, sector=sector, dossier_domain_id=dossier_domain.pk,
+            effective_on=on, establishment_id=establishment.pk, sector=sector, dossier_domain_id=dossier_domain.pk,
             idempotency_key=_free_key(f"usage_commitment:{dossier_domain.pk}"),
             label=f"Financement à l'usage — domaine {_domain_label(dossier_domain)}",
         ),
@@ -217,7 +218,7 @@ def usage_commit(*, dossier_domain, amount, by) -> LedgerEntry:
     return entry
 
 
-def _pay(dossier_domain, pot, by) -> LedgerEntry:
+def _pay(dossier_domain, pot, by, on=None) -> LedgerEntry:
     """The payment of what is committed and not yet paid on the domain, once: called again, it returns the payment
     already recorded (idempotency key `<kind>:<domain pk>`)."""
     dossier = dossier_domain.dossier
@@ -244,7 +245,7 @@ def _pay(dossier_domain, pot, by) -> LedgerEntry:
     label = "Versement de l'amorçage" if pot == Pot.SEED else "Versement du financement à l'usage"
     entry = append(
         Movement(
-            envelope_id=envelope_id, kind=PAYMENT[pot], pot=pot, amount=outstanding, by=by,
+            envelope_id=envelope_id, kind=PAYMENT[pot], pot=pot, amount=outstanding, by=by, effective_on=on,
             establishment_id=commitment.establishment_id, sector=commitment.sector,
             is_derogatory=commitment.is_derogatory, dossier_domain_id=dossier_domain.pk,
             idempotency_key=_free_key(key), label=f"{label} — domaine {_domain_label(dossier_domain)}",
@@ -256,15 +257,15 @@ def _pay(dossier_domain, pot, by) -> LedgerEntry:
 
 
 @transaction.atomic
-def seed_pay(*, dossier_domain, by) -> LedgerEntry:
+def seed_pay(*, dossier_domain, by, on=None) -> LedgerEntry:
     """The seed funding paid at selection (annex 2 §2): the amount committed, once."""
-    return _pay(dossier_domain, Pot.SEED, by)
+    return _pay(dossier_domain, Pot.SEED, by, on)
 
 
 @transaction.atomic
-def usage_pay(*, dossier_domain, by) -> LedgerEntry:
+def usage_pay(*, dossier_domain, by, on=None) -> LedgerEntry:
     """The usage funding paid, without intermediate payment (annex 2 §2): the amount committed, once."""
-    return _pay(dossier_domain, Pot.USAGE, by)
+    return _pay(dossier_domain, Pot.USAGE, by, on)
 
 
 @transaction.atomic

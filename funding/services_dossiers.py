@@ -600,7 +600,9 @@ def domain_select(*, domain, seed_amount, by, reason="", now=None) -> DossierDom
     domain.decided_by, domain.decided_at = by, now
     domain.save()
     if seed > 0:
-        _envelopes().seed_commit(dossier_domain=domain, amount=seed, is_derogatory=derogatory, by=by)
+        _envelopes().seed_commit(
+            dossier_domain=domain, amount=seed, is_derogatory=derogatory, by=by, on=timezone.localdate(now)
+        )
     audit_record(actor=by, action="dossier_domain.select", target=domain, changes=diff(before, _domain_state(domain)))
     if _conclude_if_decided(dossier, by, now) is None:
         text = f"Domaine {domain.domain_code} du dossier {dossier.reference} sélectionné par l'ARS"
@@ -669,7 +671,7 @@ def domain_record_seed_payment(*, domain, by, now=None) -> DossierDomain:
             f"L'amorçage du domaine {domain.domain_code} est déjà versé (le {_date(timezone.localdate(domain.seed_paid_at))})."
         )
     before = _domain_state(domain)
-    _envelopes().seed_pay(dossier_domain=domain, by=by)
+    _envelopes().seed_pay(dossier_domain=domain, by=by, on=timezone.localdate(now))
     domain.seed_paid_at = now
     domain.save()
     audit_record(actor=by, action="dossier_domain.seed_payment", target=domain, changes=diff(before, _domain_state(domain)))
@@ -747,7 +749,7 @@ def domain_notify_usage(*, domain, by, now=None) -> DossierDomain:
     domain.usage_notified_at, domain.usage_notified_by = now, by
     domain.save()
     if amount > 0:
-        _envelopes().usage_commit(dossier_domain=domain, amount=amount, by=by)
+        _envelopes().usage_commit(dossier_domain=domain, amount=amount, by=by, on=timezone.localdate(now))
     audit_record(actor=by, action="dossier_domain.notify_usage", target=domain, changes=diff(before, _domain_state(domain)))
     _request_letter(
         dossier=dossier, kind=LetterKind.USAGE_NOTIFICATION, event_key=f"usage:{domain.pk}", domain=domain
@@ -775,7 +777,7 @@ def domain_record_usage_payment(*, domain, by, now=None) -> DossierDomain:
         )
     before = _domain_state(domain)
     if domain.usage_amount and domain.usage_amount > 0:
-        _envelopes().usage_pay(dossier_domain=domain, by=by)
+        _envelopes().usage_pay(dossier_domain=domain, by=by, on=timezone.localdate(now))
     domain.status, domain.paid_at = target, now
     domain.save()
     audit_record(actor=by, action="dossier_domain.usage_payment", target=domain, changes=diff(before, _domain_state(domain)))

@@ -339,6 +339,15 @@ def test_annex_4_1_a_refusal_needs_a_reason_and_a_kind(world):
     assert domain_of(dossier, "D2").status == DomainStatus.PENDING
 
 
+def test_ledger_entries_take_the_date_of_the_decision_they_record(world):
+    t = world
+    dossier = transmitted_dossier(t, "D2")
+    domain = services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="50000", by=t.ars_a, now=LATER)
+    services.domain_record_seed_payment(domain=domain, by=t.ars_a, now=at(2020, 4, 6))
+    dates = dict(LedgerEntry.objects.filter(dossier_domain=domain).values_list("kind", "effective_on"))
+    assert dates == {EntryKind.SEED_COMMITMENT: LATER.date(), EntryKind.SEED_PAYMENT: datetime.date(2020, 4, 6)}
+
+
 def test_annex_2_2_selection_without_seed_commits_nothing(world):
     t = world
     dossier = transmitted_dossier(t, "D2")
