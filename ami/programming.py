@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
+from envelopes.rules import sector_of
 from funding.rules import amount_for
 from indicators.periods import semester_bounds
 
@@ -267,12 +268,8 @@ STATUS_GROUP_LABELS = {PUBLIC: "Public", PRIVATE: "Privé", ESPIC: "ESPIC"}  # o
 
 
 def balance_status(status: str, is_espic: bool) -> str:
-    """§5.1 « statuts d'établissements (publics, privés, ESPIC) »: a CLCC is an ESPIC (art. L. 6161-5 CSP)."""
-    if status == "public":
-        return PUBLIC
-    if is_espic or status == "clcc":
-        return ESPIC
-    return PRIVATE
+    """§5.1 « statuts d'établissements (publics, privés, ESPIC) »: the sector rule of the envelopes."""
+    return sector_of(status, is_espic)
 
 
 @dataclass(frozen=True)

@@ -75,7 +75,7 @@ class DerogatorySerializer(serializers.Serializer):
 
 
 class SectorBalanceSerializer(serializers.Serializer):
-    sector = serializers.CharField(help_text="`public`, `private` ou `espic` (les CLCC et le privé non lucratif comptent en ESPIC).")
+    sector = serializers.CharField(help_text="`public`, `private` ou `espic` (ESPIC : établissements qualifiés ESPIC et CLCC ; les autres établissements privés, lucratifs ou non, comptent en privé).")
     label = serializers.CharField()
     share_percent = serializers.DecimalField(max_digits=5, decimal_places=2, allow_null=True, help_text="Quota en % des crédits d'amorçage ; null sans quota.")
     ceiling = serializers.DecimalField(**AMOUNT, allow_null=True, help_text="Quota en euros ; null sans quota.")

@@ -105,15 +105,16 @@ SECTOR_LABELS = {"public": "public", "private": "privé", "espic": "ESPIC"}
 
 
 def sector_of(status: str, is_espic: bool) -> str:
-    """004 « Répartition identique entre les secteurs public, privé et Espic »: the sector of an establishment.
+    """004 « Répartition identique entre les secteurs public, privé et Espic » and §5.1 « statuts d'établissements
+    (publics, privés, ESPIC) »: the sector of an establishment — the one rule of the ledger, the dashboards and
+    the AMI balance (`ami.programming.balance_status`).
 
-    Public establishments are the public sector; for-profit clinics the private sector; the non-profit private
-    establishments (ESPIC and other non-profit ones) and the CLCCs (ESPIC by law, art. L. 6162-1 CSP) the ESPIC
-    sector. `is_espic` is only ever true for a non-profit status (database constraint) and then means ESPIC too.
+    Public establishments are the public sector; ESPIC-qualified establishments and the CLCCs (ESPIC by law,
+    art. L. 6161-5 CSP) the ESPIC sector; every other private establishment, for-profit or not, the private sector.
     """
     if status == "public":
         return "public"
-    if is_espic or status in ("private_non_profit", "clcc"):
+    if is_espic or status == "clcc":
         return "espic"
     return "private"
 

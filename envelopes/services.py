@@ -283,7 +283,7 @@ def commitments_release(*, dossier, reason, by) -> list[LedgerEntry]:
         LedgerEntry.objects.filter(
             dossier_domain__dossier=dossier, kind__in=list(COMMITMENT.values()), corrects__isnull=True
         )
-        .select_related("dossier_domain")
+        .select_related("dossier_domain__dossier")
         .order_by("sequence")
     )
     if not commitments:

@@ -5,7 +5,7 @@ Jobs, in the order `run_deadlines` runs them (each in its own transaction):
 
 a. `refuse_silent_dossiers` — annex 4 §1 « Au-delà de quatre mois, le dossier est considéré comme refusé par
    l'ARS »: a dossier transmitted or under review whose transmission date + four months (delay
-   `ars-decision`) is on or before `as_of` is refused, its pending domains with the reason
+   `ars-decision`) — the last day the ARS may decide — is before `as_of` is refused, its pending domains with the reason
    « absence de décision de l'ARS dans le délai de quatre mois » (kind « faisabilité ou autre motif »: the
    re-candidacy delay of six months applies). A dossier one domain of which the ARS already selected goes
    « en cours » instead (annex 4 §1: « l'ARS peut décider de sélectionner seulement une partie des domaines »):
@@ -69,7 +69,7 @@ from .calendar import (
     programme_delays,
 )
 from .dossier_states import DOSSIER_TRANSITIONS, dossier_status_after_decisions
-from .letters import LetterRequest, request_letters
+from .letters import LetterRequest, decision_letter_requests, request_letters
 from .models_dossiers import (
     SILENCE_REFUSAL_REASON,
     DeadlineEvent,
@@ -232,7 +232,8 @@ def refuse_silent_dossiers(as_of: datetime.date) -> dict[str, int]:
         .select_related("establishment")
         .filter(status__in=AWAITING_DECISION, transmitted_at__isnull=False)
         .alias(decision_due=_due_on(_column(Dossier, "transmitted_at"), delay))
-        .filter(decision_due__lte=as_of)
+        # « au bout de quatre mois au plus tard » is the last day to decide; « au-delà », the day after, refused.
+        .filter(decision_due__lt=as_of)
         .order_by("pk")
     )
     counts = {"dossiers": 0, "domains": 0, "notifications": 0, "letters": 0}
@@ -305,18 +306,12 @@ def refuse_silent_dossiers(as_of: datetime.date) -> dict[str, int]:
             _dossier_link(d.reference),
         ))
     counts["notifications"] = notify_many(notes, subject="HOP'EN — dossier refusé faute de décision de l'ARS")
-    # The letters of a decision, as funding.services_dossiers requests them: the selection letter (selected and
-    # refused domains, reasons); when the dossier goes « en cours », the funding agreement and a seed decision per
-    # selected domain with seed funding.
-    letters = [LetterRequest(d, LetterKind.SELECTION, f"selection:{d.pk}") for d in fresh]
-    in_progress = {d.pk: d for d in fresh if d.status == DossierStatus.IN_PROGRESS}
-    letters += [LetterRequest(d, LetterKind.FUNDING_AGREEMENT, f"agreement:{d.pk}") for d in in_progress.values()]
-    letters += [
-        LetterRequest(in_progress[domain.dossier_id], LetterKind.SEED_DECISION, f"seed:{domain.pk}", domain)
-        for domain in domains
-        if domain.dossier_id in in_progress and domain.status == DomainStatus.SELECTED and domain.seed_amount > 0
-    ]
-    counts["letters"] = request_letters(letters)
+    domains_of = defaultdict(list)
+    for domain in domains:
+        domains_of[domain.dossier_id].append(domain)
+    counts["letters"] = request_letters(
+        [request for d in fresh for request in decision_letter_requests(d, domains_of[d.pk])]
+    )
     counts["dossiers"], counts["domains"] = len(dossiers), len(pending)
     logger.info(
         "Refus implicite (annexe 4 §1) au %s : %s dossier(s), %s domaine(s) refusé(s) : %s",
@@ -339,7 +334,7 @@ def remind_ars_of_pending_decisions(as_of: datetime.date) -> dict[str, int]:
         .filter(status__in=AWAITING_DECISION, transmitted_at__isnull=False)
         .alias(reminder_due=_due_on(transmitted, delays[ARS_DECISION_REMINDER]))
         .annotate(decision_due=_due_on(transmitted, delays[ARS_DECISION]))
-        .filter(reminder_due__lte=as_of, decision_due__gt=as_of)
+        .filter(reminder_due__lte=as_of, decision_due__gte=as_of)
         .filter(~Exists(DeadlineEvent.objects.filter(kind=DeadlineEventKind.REVIEW_REMINDER, dossier=OuterRef("pk"))))
         .order_by("pk")
     )
@@ -354,8 +349,8 @@ def remind_ars_of_pending_decisions(as_of: datetime.date) -> dict[str, int]:
         Note(
             list(by_region[d.region_id].values()),
             f"Rappel : le dossier {d.reference} ({d.establishment.name}), transmis le "
-            f"{_day(timezone.localdate(d.transmitted_at))}, attend votre décision. Sans décision le "
-            f"{_day(d.decision_due)}, il sera réputé refusé (annexe 4 §1).",
+            f"{_day(timezone.localdate(d.transmitted_at))}, attend votre décision. Sans décision au plus "
+            f"tard le {_day(d.decision_due)}, il sera réputé refusé (annexe 4 §1).",
             _dossier_link(d.reference),
         )
         for d in fresh
@@ -377,7 +372,7 @@ def alert_overdue_initialisations(as_of: datetime.date) -> dict[str, int]:
         Dossier.objects.select_related("establishment")
         .filter(status=DossierStatus.INITIALISATION_REQUESTED, initialisation_requested_at__isnull=False)
         .annotate(initialisation_due=_due_on(requested, delay))
-        .filter(initialisation_due__lte=as_of)
+        .filter(initialisation_due__lt=as_of)  # the ARS may still initialise on the last day of its 1.5 months
         .filter(~Exists(DeadlineEvent.objects.filter(
             kind=DeadlineEventKind.INITIALISATION_OVERDUE, dossier=OuterRef("pk"))))
         .order_by("pk")

@@ -30,15 +30,17 @@ from django.utils import timezone
 
 from hopen.audit import audit_record
 from hopen.formatting import french_date, french_euros
-from indicators.models import GroupKind, IndicatorGroup, ProgrammeDeadline
+from indicators.models import GroupKind, IndicatorGroup
 
 from . import rules_dossiers
 from .calendar import RECANDIDACY, programme_delays
+from .selectors_eligibility import derogatory_deadline
 from .models_dossiers import (
     DomainStatus,
     Dossier,
     DossierDomain,
     DossierLetter,
+    DossierStatus,
     LetterKind,
     RefusalKind,
 )
@@ -59,8 +61,6 @@ TEMPLATE_DIR = "funding/letters"
 SELECTED_STATUSES = (
     DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
 )
-# §5.1 and annex 2 §2: the HOP'EN prerequisites must be reached before this date (programme calendar).
-DEROGATORY_DEADLINE_CODE = "prerequisites-derogatory-deadline"
 REFUND_EVENT_PREFIX = "refund:"
 _REFERENCE_ATTEMPTS = 5
 
@@ -109,6 +109,21 @@ class LetterRequest:
     kind: str
     event_key: str
     domain: DossierDomain | None = None
+
+
+def decision_letter_requests(dossier, domains) -> list[LetterRequest]:
+    """The letters of an ARS decision on a dossier (annex 4 §1–§2), whoever takes it — the ARS, or the silence of
+    four months: the selection letter (selected and refused domains, reasons); when the dossier goes « en cours »,
+    the funding agreement and a seed decision per selected domain with seed funding (annex 2 §2)."""
+    requests = [LetterRequest(dossier, LetterKind.SELECTION, f"selection:{dossier.pk}")]
+    if dossier.status == DossierStatus.IN_PROGRESS:
+        requests.append(LetterRequest(dossier, LetterKind.FUNDING_AGREEMENT, f"agreement:{dossier.pk}"))
+        requests += [
+            LetterRequest(dossier, LetterKind.SEED_DECISION, f"seed:{domain.pk}", domain)
+            for domain in domains
+            if domain.status == DomainStatus.SELECTED and domain.seed_amount > 0
+        ]
+    return requests
 
 
 def request_letters(requests: list[LetterRequest]) -> int:
@@ -267,16 +282,6 @@ def domain_labels(programme_code: str = "HOPEN") -> dict[str, str]:
     )
 
 
-def derogatory_deadline(programme) -> str:
-    """§5.1 / annex 2 §2: date by which the HOP'EN prerequisites must be reached (1 January 2021)."""
-    day = (
-        ProgrammeDeadline.objects.filter(programme=programme, code=DEROGATORY_DEADLINE_CODE)
-        .values_list("date", flat=True)
-        .first()
-    )
-    return french_date(day) if day else ""
-
-
 def ars_place(address: str) -> str:
     """The town of the ARS's address (« 59000 Lille » → « Lille »), printed before the date; "" if unknown."""
     for line in reversed([line.strip() for line in (address or "").splitlines() if line.strip()]):
@@ -358,7 +363,7 @@ def letter_context(letter) -> dict:
         },
         "letter_date": french_date(letter.requested_at),
         "transmitted_on": french_date(dossier.transmitted_at) if dossier.transmitted_at else "",
-        "derogatory_deadline": derogatory_deadline(dossier.programme),
+        "derogatory_deadline": french_date(derogatory_deadline()),
         "selected": [rows[d.pk] for d in domains if d.status in SELECTED_STATUSES],
         "refused": [rows[d.pk] for d in domains if d.status == DomainStatus.REFUSED],
         "pending": [rows[d.pk] for d in domains if d.status == DomainStatus.PENDING],

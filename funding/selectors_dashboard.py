@@ -27,6 +27,7 @@ from django.http import Http404
 from envelopes.ledger import balances_of
 from envelopes.models import EntryKind, Envelope, LedgerEntry, Sector
 from envelopes.rules import Balances, sector_of
+from envelopes.selectors import balances_total
 from hopen import permissions
 from hopen.exceptions import PermissionRefused
 from hopen.models import Activity, Establishment, Region, Role
@@ -193,15 +194,6 @@ class Dashboard:
     @property
     def selected_domains(self) -> int:
         return sum(d.selected for d in self.domains)
-
-
-def _sum_balances(balances) -> Balances:
-    names = [f for f in Balances.__dataclass_fields__]
-    totals = {name: ZERO for name in names}
-    for item in balances:
-        for name in names:
-            totals[name] += getattr(item, name)
-    return Balances(**totals)
 
 
 def _dossiers(scope: DashboardScope):
@@ -458,7 +450,7 @@ def dashboard(user, scope: DashboardScope, *, page_number=1) -> Dashboard:
     envelopes = list(envelopes)
     envelope_ids = [e.pk for e in envelopes]
     balances = balances_of(envelope_ids)
-    total = _sum_balances(balances.values())
+    total = balances_total(list(balances.values()))
     sectors, activities, establishments = _distribution(envelope_ids)
 
     dossiers = _dossiers(scope)

@@ -124,8 +124,6 @@ def derogatory_deadline() -> datetime.date:
     return day or DEFAULT_DEROGATORY_DEADLINE
 
 
-_hn_results, _derogatory_deadline = hn_results, derogatory_deadline  # former private names
-
 
 def _ghts_with_governance(establishments) -> dict:
     """{GHT id: GHT with its IT governance} for the public GHT members among `establishments` — one query."""

@@ -28,7 +28,7 @@ import uuid
 from decimal import Decimal
 
 from django.db import transaction
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.utils import timezone
 
 from hopen import permissions
@@ -136,10 +136,7 @@ def _delay(code):
 
 
 def _link(dossier) -> str:
-    try:
-        return reverse("funding:dossier_detail", args=[dossier.reference])
-    except NoReverseMatch:
-        return ""
+    return reverse("funding:dossier_detail", args=[dossier.reference])
 
 
 def _establishment_users(establishment_ids):
@@ -561,14 +558,9 @@ def _conclude_if_decided(dossier, by, now):
     dossier.status, dossier.decided_at, dossier.updated_at = target, now, now
     dossier.save()
     audit_record(actor=by, action="dossier.decide", target=dossier, changes=diff(before, _dossier_state(dossier)))
-    _request_letter(dossier=dossier, kind=LetterKind.SELECTION, event_key=f"selection:{dossier.pk}")
-    if target == DossierStatus.IN_PROGRESS:
-        _request_letter(dossier=dossier, kind=LetterKind.FUNDING_AGREEMENT, event_key=f"agreement:{dossier.pk}")
-        for domain in domains:
-            if domain.status == DomainStatus.SELECTED and domain.seed_amount > 0:
-                _request_letter(
-                    dossier=dossier, kind=LetterKind.SEED_DECISION, event_key=f"seed:{domain.pk}", domain=domain
-                )
+    from .letters import decision_letter_requests, request_letters
+
+    request_letters(decision_letter_requests(dossier, domains))
     selected = [d.domain_code for d in domains if d.status == DomainStatus.SELECTED]
     refused = [d.domain_code for d in domains if d.status == DomainStatus.REFUSED]
     if target == DossierStatus.IN_PROGRESS:

@@ -12,7 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, reverse
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hopen import permissions
@@ -49,11 +49,7 @@ ENVELOPE_SERIES = [
 
 
 def dossier_detail_url(dossier) -> str:
-    """The dossier's page when the dossier pages are installed, its reviews page otherwise."""
-    try:
-        return reverse("funding:dossier_detail", args=[dossier.reference])
-    except NoReverseMatch:
-        return reverse("funding:dossier_reviews", args=[dossier.reference])
+    return reverse("funding:dossier_detail", args=[dossier.reference])
 
 
 # --- Dashboard ---------------------------------------------------------------------------------------------------

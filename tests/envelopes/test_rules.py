@@ -28,13 +28,13 @@ D = Decimal
         ("public", False, "public"),
         ("private_for_profit", False, "private"),
         ("private_non_profit", True, "espic"),
-        ("private_non_profit", False, "espic"),
+        ("private_non_profit", False, "private"),
         ("clcc", False, "espic"),
         ("clcc", True, "espic"),
     ],
 )
 def test_sector_of_an_establishment(status, is_espic, sector):
-    # 004: « public, privé et Espic »; a CLCC is an ESPIC, the non-profit private sector counts as ESPIC.
+    # 004: « public, privé et Espic »; a CLCC is an ESPIC by law; a non-profit without the qualification is private.
     assert sector_of(status, is_espic) == sector
 
 

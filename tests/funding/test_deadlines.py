@@ -128,13 +128,14 @@ def test_delays_computed_by_the_database_match_add_delay(delay):
 # --- a. Silence = refusal after four months (annex 4 §1) -----------------------------------------------------------
 
 
-def test_silence_refusal_exactly_four_months_after_transmission(world):
+def test_silence_refusal_the_day_after_the_four_months(world):
+    """Annex 4 §1: « au bout de quatre mois au plus tard » — 15/05 is the ARS's last day; « au-delà », refused."""
     dossier = transmitted(world.member, datetime.date(2020, 1, 15), domains=("D2", "D3"))
-    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 14))["dossiers"] == 0
+    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 15))["dossiers"] == 0
     dossier.refresh_from_db()
     assert dossier.status == "transmitted" and dossier.decided_at is None
 
-    counts = deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 15))
+    counts = deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 16))
     assert counts == {"dossiers": 1, "domains": 2, "notifications": 3, "letters": 1}
     dossier.refresh_from_db()
     assert dossier.status == "refused" and dossier.decided_at is not None
@@ -145,7 +146,7 @@ def test_silence_refusal_exactly_four_months_after_transmission(world):
         assert domain.decided_at == dossier.decided_at and domain.decided_by is None
     event = DeadlineEvent.objects.get()
     assert (event.kind, event.key, event.dossier, event.region, event.as_of) == (
-        "silence_refusal", f"silence_refusal:{dossier.pk}", dossier, world.region_a, datetime.date(2020, 5, 15)
+        "silence_refusal", f"silence_refusal:{dossier.pk}", dossier, world.region_a, datetime.date(2020, 5, 16)
     )
     # The establishment's users and the ARS of its region; not the other region's ARS.
     assert recipients(dossier.reference) == emails(world.editor, world.director, world.ars_a)
@@ -168,17 +169,17 @@ def test_silence_refusal_exactly_four_months_after_transmission(world):
 def test_silence_refusal_counts_from_the_local_date_of_transmission(world):
     """Transmitted at 00:30 in Paris on 15 January (23:30 UTC on the 14th): four months run from the 15th."""
     dossier = transmitted(world.member, at(datetime.date(2020, 1, 15), hour=0, minute=30))
-    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 14))["dossiers"] == 0
-    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 15))["dossiers"] == 1
+    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 15))["dossiers"] == 0
+    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 16))["dossiers"] == 1
     dossier.refresh_from_db()
     assert dossier.status == "refused"
 
 
 def test_silence_refusal_at_the_end_of_a_month_is_clamped(world):
-    """31 October + four months = 29 February 2020 (funding.calendar.add_delay)."""
+    """31 October + four months = 29 February 2020 (funding.calendar.add_delay): refused on 1 March."""
     dossier = transmitted(world.member, datetime.date(2019, 10, 31), status="under_review")
-    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 2, 28))["dossiers"] == 0
-    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 2, 29))["dossiers"] == 1
+    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 2, 29))["dossiers"] == 0
+    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 3, 1))["dossiers"] == 1
     dossier.refresh_from_db()
     assert dossier.status == "refused"
 
@@ -225,7 +226,7 @@ def test_reminder_to_the_ars_three_months_and_three_weeks_after_transmission(wor
     assert deadlines.remind_ars_of_pending_decisions(datetime.date(2020, 5, 6)) == {"dossiers": 1, "notifications": 1}
     assert recipients(dossier.reference) == emails(world.ars_a)
     message = Notification.objects.get().message
-    assert "transmis le 15/01/2020" in message and "Sans décision le 15/05/2020, il sera réputé refusé" in message
+    assert "transmis le 15/01/2020" in message and "Sans décision au plus tard le 15/05/2020, il sera réputé refusé" in message
     assert deadlines.remind_ars_of_pending_decisions(datetime.date(2020, 5, 7)) == {"dossiers": 0, "notifications": 0}
     assert DeadlineEvent.objects.filter(kind="review_reminder").count() == 1
 
@@ -233,7 +234,7 @@ def test_reminder_to_the_ars_three_months_and_three_weeks_after_transmission(wor
 def test_no_reminder_once_the_four_months_are_over_or_the_dossier_decided(world):
     late = transmitted(world.member, datetime.date(2020, 1, 15))
     decided = transmitted(world.member, datetime.date(2020, 1, 20), status="in_progress")
-    run_deadlines(datetime.date(2020, 5, 15))
+    run_deadlines(datetime.date(2020, 5, 16))
     late.refresh_from_db()
     assert late.status == "refused"
     assert not DeadlineEvent.objects.filter(kind="review_reminder").exists()
@@ -249,8 +250,8 @@ def test_alert_when_the_initialisation_is_not_done_within_a_month_and_a_half(wor
     initialised = initialisation_requested(world.member, datetime.date(2020, 1, 15))
     initialised.status = "draft"
     initialised.save()
-    assert deadlines.alert_overdue_initialisations(datetime.date(2020, 2, 29))["dossiers"] == 0
-    assert deadlines.alert_overdue_initialisations(datetime.date(2020, 3, 1)) == {"dossiers": 1, "notifications": 3}
+    assert deadlines.alert_overdue_initialisations(datetime.date(2020, 3, 1))["dossiers"] == 0  # its last day
+    assert deadlines.alert_overdue_initialisations(datetime.date(2020, 3, 2)) == {"dossiers": 1, "notifications": 3}
     assert recipients(dossier.reference) == emails(world.ars_a, world.editor, world.director)
     assert recipients(initialised.reference) == set()
     assert "le délai d'un mois et demi a expiré le 01/03/2020" in Notification.objects.first().message
@@ -410,9 +411,9 @@ def scene(tenants, copies=1):
     """Dossiers due for every job on 15/01/2021, `copies` of each, in region A."""
     for _ in range(copies):
         establishment = EstablishmentFactory(region=tenants.region_a)
-        transmitted(establishment, datetime.date(2020, 9, 1), domains=("D2", "D3"))  # refused on 01/01/2021
+        transmitted(establishment, datetime.date(2020, 9, 1), domains=("D2", "D3"))  # refused from 02/01/2021
         transmitted(establishment, datetime.date(2020, 9, 20), status="under_review")  # reminder from 10/01/2021
-        initialisation_requested(establishment, datetime.date(2020, 11, 20))  # overdue from 04/01/2021
+        initialisation_requested(establishment, datetime.date(2020, 11, 20))  # overdue from 05/01/2021
         pay_seed(selected_domain(establishment, target_deadline=datetime.date(2021, 3, 31)))  # refund + soon
 
 

@@ -110,8 +110,9 @@ def test_the_sector_written_on_the_entry_wins_over_the_establishment_status(worl
     assert sectors["public"].committed == D("140000")
 
 
-def test_a_non_profit_establishment_counts_in_the_espic_sector_like_in_the_ledger(world):
-    """004 and `envelopes.rules.sector_of`: the non-profit private establishments count in the ESPIC sector."""
+def test_a_non_profit_establishment_without_the_espic_qualification_counts_in_the_private_sector(world):
+    """004 and `envelopes.rules.sector_of` (the rule of the ledger and of the AMI balance): ESPIC is a qualification;
+    a non-profit private establishment without it is in the private sector."""
     from envelopes.models import EntryKind
     from tests.factories import EstablishmentFactory
     from tests.funding.helpers_dashboard import domain, dossier_in_progress, movement, record
@@ -120,8 +121,8 @@ def test_a_non_profit_establishment_counts_in_the_espic_sector_like_in_the_ledge
     selected = domain(dossier_in_progress(non_profit), "D6", seed=D("0"), total=D("40000"))
     record([movement(world.envelope_a, selected, EntryKind.USAGE_COMMITMENT, "40000")])
     sectors = {row.key: row for row in region_dashboard(world.tenants.ars_a, world.tenants.region_a).sectors}
-    assert (sectors["espic"].committed, sectors["espic"].establishments) == (D("40000"), 1)
-    assert sectors["private"].committed == D("25000")
+    assert (sectors["espic"].committed, sectors["espic"].establishments) == (D("0"), 0)
+    assert sectors["private"].committed == D("25000") + D("40000")
 
 
 # --- Selected dossiers and domains, attainment ----------------------------------------------------------------------
