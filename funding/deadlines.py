@@ -173,23 +173,40 @@ def record_events(events: list[Event], as_of: datetime.date) -> set[str]:
         return {row[0] for row in cursor.fetchall()}
 
 
-def _recipients(establishment_ids=(), region_ids=()) -> tuple[dict, dict]:
-    """({establishment id: its editors and directors}, {region id: its ARS officers}), active users (1 query)."""
-    establishment_ids, region_ids = set(establishment_ids), set(region_ids)
-    by_establishment, by_region = defaultdict(dict), defaultdict(dict)
-    if not establishment_ids and not region_ids:
-        return by_establishment, by_region
-    condition = Q(pk__in=[])
-    if establishment_ids:
-        condition |= Q(role__in=ESTABLISHMENT_ROLES, establishment_id__in=establishment_ids)
-    if region_ids:
-        condition |= Q(role=Role.ARS_OFFICER, region_id__in=region_ids)
-    for assignment in RoleAssignment.objects.filter(condition, user__is_active=True).select_related("user"):
-        if assignment.role == Role.ARS_OFFICER:
-            by_region[assignment.region_id][assignment.user_id] = assignment.user
-        else:
-            by_establishment[assignment.establishment_id][assignment.user_id] = assignment.user
-    return by_establishment, by_region
+def _ars_officers(region_ids) -> dict:
+    """{region id: {user id: its active ARS officers}} (1 query)."""
+    by_region = defaultdict(dict)
+    assignments = RoleAssignment.objects.filter(
+        role=Role.ARS_OFFICER, region_id__in=set(region_ids), user__is_active=True
+    ).select_related("user")
+    for assignment in assignments:
+        by_region[assignment.region_id][assignment.user_id] = assignment.user
+    return by_region
+
+
+def _dossier_parties(dossiers) -> tuple[dict, dict]:
+    """({dossier id: the establishment side — its editors and directors, and for a GHT dossier the GHT's support
+    directors, as `funding.services_dossiers` notifies them}, {region id: its ARS officers}) — one query."""
+    dossiers = list(dossiers)
+    establishment_ids = {d.establishment_id for d in dossiers}
+    ght_ids = {d.ght_id for d in dossiers if d.ght_id}
+    region_ids = {d.region_id for d in dossiers}
+    condition = Q(role__in=ESTABLISHMENT_ROLES, establishment_id__in=establishment_ids)
+    condition |= Q(role=Role.ARS_OFFICER, region_id__in=region_ids)
+    if ght_ids:
+        condition |= Q(role=Role.GHT_SUPPORT_DIRECTOR, ght_id__in=ght_ids)
+    by_establishment, by_ght, by_region = defaultdict(dict), defaultdict(dict), defaultdict(dict)
+    if dossiers:
+        for assignment in RoleAssignment.objects.filter(condition, user__is_active=True).select_related("user"):
+            target = {Role.ARS_OFFICER: (by_region, assignment.region_id),
+                      Role.GHT_SUPPORT_DIRECTOR: (by_ght, assignment.ght_id)}.get(
+                assignment.role, (by_establishment, assignment.establishment_id))
+            target[0][target[1]][assignment.user_id] = assignment.user
+    side = {
+        d.pk: list({**by_establishment[d.establishment_id], **(by_ght[d.ght_id] if d.ght_id else {})}.values())
+        for d in dossiers
+    }
+    return side, by_region
 
 
 @dataclass
@@ -291,14 +308,14 @@ def refuse_silent_dossiers(as_of: datetime.date) -> dict[str, int]:
     refused_codes = defaultdict(list)
     for domain in pending:
         refused_codes[domain.dossier_id].append(domain.domain_code)
-    by_establishment, by_region = _recipients({d.establishment_id for d in fresh}, {d.region_id for d in fresh})
+    side, by_region = _dossier_parties(fresh)
     notes = []
     for d in fresh:
         codes = ", ".join(refused_codes[d.pk]) or "aucun domaine en attente"
         silence = (f"Dossier {d.reference} ({d.establishment.name}) : sans décision de l'ARS dans le délai de quatre "
                    f"mois après sa transmission du {_day(timezone.localdate(d.transmitted_at))}")
         notes.append(Note(
-            [*by_establishment[d.establishment_id].values(), *by_region[d.region_id].values()],
+            [*side[d.pk], *by_region[d.region_id].values()],
             f"{silence}, il est réputé refusé (annexe 4 §1) — domaines refusés : {codes}."
             if d.status == DossierStatus.REFUSED else
             f"{silence}, les domaines encore en attente sont réputés refusés (annexe 4 §1) : {codes} ; les domaines "
@@ -344,7 +361,7 @@ def remind_ars_of_pending_decisions(as_of: datetime.date) -> dict[str, int]:
         as_of,
     )
     fresh = [d for d in dossiers if f"review_reminder:{d.pk}" in inserted]
-    _, by_region = _recipients((), {d.region_id for d in fresh})
+    by_region = _ars_officers({d.region_id for d in fresh})
     notes = [
         Note(
             list(by_region[d.region_id].values()),
@@ -384,10 +401,10 @@ def alert_overdue_initialisations(as_of: datetime.date) -> dict[str, int]:
         as_of,
     )
     fresh = [d for d in dossiers if f"initialisation_overdue:{d.pk}" in inserted]
-    by_establishment, by_region = _recipients({d.establishment_id for d in fresh}, {d.region_id for d in fresh})
+    side, by_region = _dossier_parties(fresh)
     notes = [
         Note(
-            [*by_region[d.region_id].values(), *by_establishment[d.establishment_id].values()],
+            [*by_region[d.region_id].values(), *side[d.pk]],
             f"Le dossier {d.reference} de {d.establishment.name}, dont l'initialisation a été demandée à l'ARS le "
             f"{_day(timezone.localdate(d.initialisation_requested_at))}, n'est toujours pas initialisé : le délai "
             f"d'un mois et demi a expiré le {_day(d.initialisation_due)} (§5.3.2).",
@@ -464,9 +481,7 @@ def claim_refunds_for_unmet_prerequisites(as_of: datetime.date) -> dict[str, int
         for entry in claims
     ])
     dossiers = {d.dossier_id: d.dossier for d in fresh}
-    by_establishment, by_region = _recipients(
-        {d.establishment_id for d in dossiers.values()}, {d.region_id for d in dossiers.values()}
-    )
+    side, by_region = _dossier_parties(dossiers.values())
     notes = []
     for domain in fresh:
         if not claimed[domain.pk]:
@@ -474,7 +489,7 @@ def claim_refunds_for_unmet_prerequisites(as_of: datetime.date) -> dict[str, int
         dossier = domain.dossier
         amount = sum(entry.amount for entry in claimed[domain.pk])
         notes.append(Note(
-            [*by_establishment[dossier.establishment_id].values(), *by_region[dossier.region_id].values()],
+            [*side[dossier.pk], *by_region[dossier.region_id].values()],
             f"Dossier {dossier.reference}, domaine {domain.domain_code} : les prérequis HOP'EN n'étaient pas atteints "
             f"au {_day(deadline)} ; le remboursement de l'amorçage perçu ({french_euros(amount)}) est demandé "
             "(annexe 2 §2).",
@@ -555,13 +570,10 @@ def alert_target_deadlines(as_of: datetime.date) -> dict[str, int]:
     inserted = record_events(events, as_of)
     fresh = [(key, *messages[key]) for key in sorted(inserted)]
     dossiers = {domain.dossier_id: domain.dossier for _, domain, _ in fresh}
-    by_establishment, by_region = _recipients(
-        {d.establishment_id for d in dossiers.values()}, {d.region_id for d in dossiers.values()}
-    )
+    side, by_region = _dossier_parties(dossiers.values())
     notes = [
         Note(
-            [*by_establishment[domain.dossier.establishment_id].values(),
-             *by_region[domain.dossier.region_id].values()],
+            [*side[domain.dossier_id], *by_region[domain.dossier.region_id].values()],
             message, _dossier_link(domain.dossier.reference),
         )
         for _, domain, message in fresh
@@ -599,7 +611,7 @@ def remind_annual_reports(as_of: datetime.date) -> dict[str, int]:
         as_of,
     )
     fresh = [r for r in regions if f"annual_report_reminder:{r.pk}:{as_of.year}" in inserted]
-    _, by_region = _recipients((), {region.pk for region in fresh})
+    by_region = _ars_officers({region.pk for region in fresh})
     notes = [
         Note(
             list(by_region[region.pk].values()),

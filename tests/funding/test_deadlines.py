@@ -28,8 +28,8 @@ from funding.models import (
 )
 from funding.tasks import run_deadlines_task
 from hopen import notifications
-from hopen.models import AuditRecord, Notification, Region
-from tests.factories import EstablishmentFactory
+from hopen.models import AuditRecord, Notification, Region, Role
+from tests.factories import EstablishmentFactory, user_with_role
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, open_envelope
 from tests.indicators.conftest import declared, existence, indicator, rate
 
@@ -164,6 +164,15 @@ def test_silence_refusal_the_day_after_the_four_months(world):
         ("dossier_domain.refuse_for_silence", None),
     ]
     assert audits.get(action="dossier.refuse_for_silence").changes["status"] == ["transmitted", "refused"]
+
+
+def test_silence_refusal_of_a_ght_dossier_reaches_the_ght_support_director_too(world):
+    """Annex 3 §2: a GHT dossier is the support establishment's; its GHT support directors are told, as by the
+    ARS's own decisions (funding.services_dossiers)."""
+    dossier = transmitted(world.support, datetime.date(2020, 1, 15), ght=world.ght)
+    support_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=world.support)
+    assert deadlines.refuse_silent_dossiers(datetime.date(2020, 5, 16))["dossiers"] == 1
+    assert recipients(dossier.reference) == emails(support_director, world.ght_director, world.ars_a)
 
 
 def test_silence_refusal_counts_from_the_local_date_of_transmission(world):
