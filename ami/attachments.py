@@ -16,7 +16,6 @@ Decisions:
 import logging
 from dataclasses import dataclass
 
-from celery import shared_task
 from django.db import transaction
 from django.utils import timezone
 
@@ -25,7 +24,6 @@ from hopen.audit import audit_record
 from hopen.exceptions import ApplicationError, PermissionRefused
 from indicators.evidence import evidence_check_file, refuse_duplicate, store_uploaded_document
 from indicators.models import DOWNLOADABLE_SCAN_STATUSES, ScanStatus
-from indicators.scanning import ScanError, scan_file, scanner_configured
 
 from .models import FilingStatus, PreCandidature, PreCandidatureAttachment
 
@@ -39,8 +37,6 @@ LOCKED_MESSAGE = (
     "La pré-candidature est validée : les pièces déposées ne peuvent plus être supprimées (vous pouvez encore en "
     "ajouter si l'ARS le demande)."
 )
-SCAN_MAX_RETRIES = 12
-SCAN_RETRY_MAX_DELAY = 3600  # seconds
 
 
 def is_downloadable(attachment) -> bool:
@@ -67,7 +63,7 @@ def attachment_upload(*, pre_candidature: PreCandidature, uploaded_file, by) -> 
     return store_uploaded_document(
         PreCandidatureAttachment(pre_candidature=pre_candidature), uploaded_file=uploaded_file, checked=checked,
         by=by, action="pre_candidature.attachment_upload", owner=("pre_candidature", pre_candidature.pk),
-        scan_task=scan_attachment,
+        scan_task="ami.attachments.scan_attachment", scan_argument="attachment_id",
     )
 
 
@@ -115,30 +111,6 @@ def attachment_record_scan(*, attachment: PreCandidatureAttachment, status: str,
     if status == ScanStatus.INFECTED:
         logger.warning("Pièce complémentaire AMI %s infectée : %s", attachment.pk, detail)
     return attachment
-
-
-@shared_task(bind=True, max_retries=SCAN_MAX_RETRIES, acks_late=True)
-def scan_attachment(self, attachment_id: int) -> str:
-    """Scan a pending complementary document with clamd; a scan error leaves it pending and retries later."""
-    attachment = PreCandidatureAttachment.objects.filter(pk=attachment_id).first()
-    if attachment is None:
-        return "missing"
-    if attachment.scan_status != ScanStatus.PENDING:
-        return attachment.scan_status
-    if not scanner_configured():
-        status, detail = ScanStatus.NOT_SCANNED, "Aucun antivirus configuré au moment de l'analyse"
-    else:
-        try:
-            with attachment.file.open("rb") as stored:
-                result = scan_file(stored)
-        except (ScanError, OSError) as exc:
-            delay = min(SCAN_RETRY_MAX_DELAY, 30 * 2**self.request.retries)
-            logger.warning("Analyse antivirus de la pièce AMI %s impossible (%s) : nouvel essai dans %s s", attachment_id, exc, delay)
-            raise self.retry(exc=exc, countdown=delay)
-        status = ScanStatus.INFECTED if result.infected else ScanStatus.CLEAN
-        detail = result.detail
-    attachment_record_scan(attachment=attachment, status=status, detail=detail)
-    return status
 
 
 # ---------------------------------------------------------------------------------------------- reading

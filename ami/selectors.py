@@ -144,9 +144,9 @@ ELIGIBLE, INELIGIBLE = "eligible", "ineligible"
 
 def _pre_candidatures_by_eligibility(queryset, filters: AmiFilters) -> list[int]:
     """Ids of the pre-candidatures whose chosen domains (the filtered domain only, if any) are all eligible to apply
-    (§5.3.1, `funding.selectors_eligibility`) — or, for "ineligible", of those with at least one that is not.
+    (§5.3.1, `funding.eligibility.selectors`) — or, for "ineligible", of those with at least one that is not.
     A constant number of queries whatever the number of pre-candidatures."""
-    from funding.selectors_eligibility import eligibility_for_establishments
+    from funding.eligibility.selectors import eligibility_for_establishments
     from hopen.models import Establishment
 
     rows = list(queryset.values_list("pk", "establishment_id"))

@@ -2,16 +2,16 @@
 
 from django.urls import path
 
-from . import views_tab
+from .tab import attachments, menu, support, views
 
 urlpatterns = [
-    path("ami/", views_tab.home, name="home"),
-    path("etablissements/<str:finess>/ami/", views_tab.tab, name="tab"),
+    path("ami/", menu.home, name="home"),
+    path("etablissements/<str:finess>/ami/", views.tab, name="tab"),
     path(
         "etablissements/<str:finess>/ami/pieces/<int:attachment_id>/",
-        views_tab.attachment_download,
+        attachments.attachment_download,
         name="attachment_download",
     ),
-    path("ami/validations-ght/", views_tab.support_queue, name="support_queue"),
-    path("notifications/", views_tab.notifications, name="notifications"),
+    path("ami/validations-ght/", support.support_queue, name="support_queue"),
+    path("notifications/", menu.notifications, name="notifications"),
 ]

@@ -149,12 +149,12 @@ def _attachments(pre_candidature):
 
 
 def _eligibility(establishment):
-    """§5.3.1 verdicts per domain (`funding.selectors_eligibility`), or None while that module or the catalogue is
+    """§5.3.1 verdicts per domain (`funding.eligibility.selectors`), or None while that module or the catalogue is
     missing."""
     try:
-        from funding.selectors_eligibility import eligibility_for_establishment
+        from funding.eligibility.selectors import eligibility_for_establishment
     except ModuleNotFoundError as error:
-        if error.name != "funding.selectors_eligibility":
+        if error.name != "funding.eligibility.selectors":
             raise
         return None
     try:

@@ -1,6 +1,6 @@
 """Benchmark of the ARS's and DGOS's funding dashboard (annex 4 §3, issue 6 « query counts of the dashboard with
 1,000 and with 10,000 dossiers »): number of SQL queries and wall time of the selector
-(`funding.selectors_dashboard.dashboard`) and of the whole page (`/pilotage/…`, middleware and template included),
+(`funding.dashboard.selectors.dashboard`) and of the whole page (`/pilotage/…`, middleware and template included),
 for one region (its ARS) and for the nation (DGOS).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hopen_bench \
@@ -207,7 +207,7 @@ def run(count: int, rng: random.Random):
     from django.db import connection, transaction
     from django.test import Client
 
-    from funding.selectors_dashboard import dashboard, dashboard_scope
+    from funding.dashboard.selectors import dashboard, dashboard_scope
     from hopen.models import Region, Role, User
     from hopen.services import role_assign
 

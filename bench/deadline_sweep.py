@@ -1,4 +1,4 @@
-"""Benchmark of the daily deadline sweep (funding.deadlines.run_deadlines, issue 6 « set-based (a constant number
+"""Benchmark of the daily deadline sweep (funding.deadlines.sweep.run_deadlines, issue 6 « set-based (a constant number
 of queries whatever the number of dossiers) »): SQL queries and wall time with 1,000 then 10,000 dossiers, then a
 second run on the same day, which must create nothing.
 
@@ -213,7 +213,7 @@ def sweep(label: str):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from funding.deadlines import run_deadlines
+    from funding.deadlines.sweep import run_deadlines
 
     before = table_counts()
     started = time.perf_counter()

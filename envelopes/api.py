@@ -25,7 +25,8 @@ from hopen.exceptions import PermissionRefused
 from . import selectors
 from .ledger import balances_of
 from .models import Pot
-from .services import REDEPLOYMENT_REFUSED, redeploy
+from .services.common import REDEPLOYMENT_REFUSED
+from .services.redeployment import redeploy
 
 TAG = "enveloppes"
 AMOUNT = {"max_digits": 16, "decimal_places": 2}

@@ -20,7 +20,9 @@ from hopen.exceptions import ApplicationError, PermissionRefused
 from . import selectors
 from .forms import DerogatoryCeilingForm, RedeploymentForm, SectorQuotasForm
 from .ledger import balances_of
-from .services import REDEPLOYMENT_REFUSED, REGION_MONEY_REFUSED, derogatory_ceiling_raise, redeploy, sector_quotas_set
+from .services.common import REDEPLOYMENT_REFUSED, REGION_MONEY_REFUSED
+from .services.limits import derogatory_ceiling_raise, sector_quotas_set
+from .services.redeployment import redeploy
 
 PAGE_SIZE = 50
 BROWSE_REFUSED = "Les enveloppes régionales sont réservées aux ARS et à la DGOS."

@@ -17,8 +17,9 @@ from django.utils.formats import date_format
 from hopen.audit import audit_record, diff
 from hopen.exceptions import ApplicationError
 
+from .eligibility.models import GhtItGovernance, SoftwareVendor
 from .forms import CombinedActivityOverrideForm
-from .models import AmountBand, CombinedActivity, FundingCategory, GhtItGovernance, SoftwareVendor
+from .models import AmountBand, CombinedActivity, FundingCategory
 from .services import combined_activity_override
 from .views import format_number
 

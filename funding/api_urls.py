@@ -1,3 +1,5 @@
-from . import api, api_dossiers, api_eligibility
+from . import api
+from .dossiers import api as dossiers_api
+from .eligibility import api as eligibility_api
 
-urlpatterns = api.urlpatterns + api_eligibility.urlpatterns + api_dossiers.urlpatterns
+urlpatterns = api.urlpatterns + eligibility_api.urlpatterns + dossiers_api.urlpatterns

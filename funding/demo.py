@@ -6,7 +6,7 @@ the envelope pages, the dossier list and the letters show something.
 Everything goes through the services, so the audit trail, the ledger entries, the notifications and the letters
 are the real ones: indicator values (`indicators.services`: draft by the editor, justificatory PDF for the
 prerequisites — §5.3.1 « la totalité des pièces justificatives » — then declared by the director), dossiers and
-decisions (`funding.services_dossiers`, dated with `now=`), a project review (`funding.services_reviews`, annex 4
+decisions (`funding.dossiers.services`, dated with `now=`), a project review (`funding.reviews.services`, annex 4
 §3). The Hôpital numérique results (§5.3.1, « export des indicateurs HN de l'observatoire oSIS faisant foi ») have
 no service — they are an import of the oSIS export — and are written here with their audit record.
 
@@ -53,12 +53,14 @@ from indicators.models import CatalogueVersion, GroupKind, PriorProgrammeResult,
 from indicators.selectors import current_catalogue
 from indicators.services import ValueInput, value_declare, value_save_draft
 
-from . import services_dossiers as dossiers
-from .models import CombinedActivity, SoftwareVendor
-from .models_dossiers import Dossier, DossierLetter, RefusalKind
-from .rules_dossiers import DomainInput
+from .dossiers import services as dossiers
+from .dossiers.models import Dossier, RefusalKind
+from .dossiers.rules import DomainInput
+from .eligibility.models import SoftwareVendor
+from .letters.models import DossierLetter
+from .models import CombinedActivity
+from .reviews.services import project_review_record
 from .selectors import amount_grid
-from .services_reviews import project_review_record
 
 logger = logging.getLogger(__name__)
 
@@ -393,7 +395,7 @@ def _seed_region(region_code: str, scenario: Scenario) -> list[str]:
 
 def _generate_letters(references) -> int:
     """The PDFs of the demo letters, now (the Celery task does it too after the commit; both are idempotent)."""
-    from .letters import generate_letter
+    from .letters.services import generate_letter
 
     failed = 0
     ids = DossierLetter.objects.filter(dossier__reference__in=references, generated_at__isnull=True).values_list(

@@ -1,5 +1,10 @@
-"""Funding data: the amount grid of annex 3 (programme data), combined activity per establishment, and the
-referentials the eligibility rules need (software vendors, GHT IT governance)."""
+"""The models of the funding app (app label « funding »): the registry Django and the migrations read.
+
+Declared here: the amount grid of annex 3 (programme data) and the combined activity per establishment (the
+estimate part, at the top of the app). Every other part declares its models in its own package and is imported
+below: eligibility referentials (`funding.eligibility.models`), dossiers (`funding.dossiers.models`), project
+reviews (`funding.reviews.models`), letters (`funding.letters.models`), deadline events
+(`funding.deadlines.models`)."""
 
 from django.conf import settings
 from django.db import models
@@ -98,73 +103,20 @@ class CombinedActivity(models.Model):
         return f"calculée sur les données SAE {self.source_year}"
 
 
-class SoftwareVendor(models.Model):
-    """RELIMS referential (DGOS): software vendors and integrators, and their QHN certification commitment (§5.3.1)."""
+# --- The parts' models (imported so that the app registry and the migrations see them) ----------------------------
 
-    name = models.CharField("raison sociale", max_length=200, unique=True)
-    relims_reference = models.CharField("référence RELIMS", max_length=40, blank=True)
-    qhn_engaged = models.BooleanField("engagé dans la démarche QHN", default=False)
-
-    class Meta:
-        ordering = ["name"]
-        verbose_name = "éditeur de logiciel"
-        verbose_name_plural = "éditeurs de logiciels (RELIMS)"
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def is_referenced(self):
-        return bool(self.relims_reference)
-
-
-class GhtItGovernance(models.Model):
-    """What §5.3.1 asks of a GHT whose members apply: the IT master plan (SDSI) and a validated GHT CIO."""
-
-    ght = models.OneToOneField("hopen.Ght", on_delete=models.CASCADE, related_name="it_governance")
-    master_plan = models.FileField("schéma directeur du SI (SDSI)", upload_to="ght-master-plans/", blank=True)
-    master_plan_uploaded_at = models.DateTimeField(null=True, blank=True)
-    master_plan_uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
-    )
-    cio_name = models.CharField("DSI de GHT", max_length=200, blank=True)
-    cio_email = models.EmailField("courriel du DSI de GHT", blank=True)
-    cio_validated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
-        verbose_name="DSI validé par",
-    )
-    cio_validated_at = models.DateTimeField("DSI validé le", null=True, blank=True)
-    convergence_indicators_entered = models.BooleanField("indicateurs de convergence saisis", default=False)
-
-    class Meta:
-        verbose_name = "gouvernance SI du GHT"
-        verbose_name_plural = "gouvernance SI des GHT"
-
-    def __str__(self):
-        return str(self.ght)
-
-    @property
-    def has_master_plan(self):
-        return bool(self.master_plan)
-
-    @property
-    def has_validated_cio(self):
-        return bool(self.cio_name) and self.cio_validated_at is not None
-
-
-from .models_dossiers import (  # noqa: E402,F401  (models of the app, declared in their own module)
-    DeadlineEvent,
-    DeadlineEventKind,
+from .deadlines.models import DeadlineEvent, DeadlineEventKind  # noqa: E402,F401
+from .dossiers.models import (  # noqa: E402,F401
+    DOMAIN_CODES,
+    ClosureKind,
+    DomainStatus,
     Dossier,
     DossierDomain,
     DossierDomainShare,
-    DossierLetter,
     DossierMember,
     DossierStatus,
-    DomainStatus,
-    ProjectReview,
-    ProjectReviewForecast,
     RefusalKind,
-    ClosureKind,
-    LetterKind,
 )
+from .eligibility.models import GhtItGovernance, SoftwareVendor  # noqa: E402,F401
+from .letters.models import DossierLetter, LetterKind  # noqa: E402,F401
+from .reviews.models import ProjectReview, ProjectReviewForecast  # noqa: E402,F401

@@ -102,8 +102,8 @@ def breakdown_context(inputs: rules.ActivityInputs) -> dict:
 
 
 def _eligibility_verdicts(establishment):
-    """The eligibility per domain (`funding.selectors_eligibility`, §5.3.1); None without the annex-1 catalogue."""
-    from .selectors_eligibility import eligibility_for_establishment  # imported here: written alongside this module
+    """The eligibility per domain (`funding.eligibility.selectors`, §5.3.1); None without the annex-1 catalogue."""
+    from .eligibility.selectors import eligibility_for_establishment  # imported here: written alongside this module
 
     try:
         return eligibility_for_establishment(establishment)

@@ -22,7 +22,7 @@ def navigation(request):
 
 
 def _can_pilot(user) -> bool:
-    """The funding dashboard (annex 4 §3): ARS officers and national roles (`funding.selectors_dashboard`)."""
-    from funding.selectors_dashboard import can_view_dashboard
+    """The funding dashboard (annex 4 §3): ARS officers and national roles (`funding.dashboard.selectors`)."""
+    from funding.dashboard.selectors import can_view_dashboard
 
     return can_view_dashboard(user)

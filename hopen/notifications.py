@@ -1,15 +1,13 @@
 """Messages to users go out after the transaction commits, through Celery."""
 
-from django.db import transaction
-
-from .tasks import send_email
+from .tasking import enqueue_on_commit
 
 
 def email_after_commit(*, subject: str, body: str, recipients) -> None:
     recipients = sorted({r for r in recipients if r})
     if not recipients:
         return
-    transaction.on_commit(lambda: send_email.delay(subject=subject, body=body, recipients=recipients))
+    enqueue_on_commit("hopen.tasks.send_email", subject=subject, body=body, recipients=recipients)
 
 
 def notify(*, recipients, message: str, link: str = "", subject: str = "HOP'EN — notification") -> None:

@@ -11,7 +11,6 @@ work it carried is found again by the periodic safety nets (pending scans, lette
 """
 
 import logging
-from functools import partial
 
 from celery import current_app
 from django.db import transaction
@@ -30,4 +29,11 @@ def enqueue_on_commit(task_name: str, /, *, using: str | None = None, **kwargs) 
     ``task_name`` is the task's registered name (``"funding.tasks.generate_letter"``); outside a transaction
     the task leaves at once.
     """
-    transaction.on_commit(partial(enqueue, task_name, **kwargs), using=using, robust=True)
+
+    def send() -> None:
+        enqueue(task_name, **kwargs)
+
+    # Django logs a failing robust callback by its __qualname__ (a functools.partial has none: the logging itself
+    # would raise and turn the outage into an error page); the name says which task was lost.
+    send.__qualname__ = f"enqueue({task_name!r})"
+    transaction.on_commit(send, using=using, robust=True)

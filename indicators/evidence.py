@@ -26,6 +26,7 @@ from hopen import permissions
 from hopen.audit import audit_record
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.notifications import email_after_commit
+from hopen.tasking import enqueue_on_commit
 
 from .models import Evidence, IndicatorValue, ScanStatus, ValueStatus
 from .scanning import scanner_configured
@@ -290,11 +291,14 @@ def refuse_duplicate(documents, checked, where: str = "") -> None:
         )
 
 
-def store_uploaded_document(document, *, uploaded_file, checked, by, action: str, owner: tuple, scan_task):
+def store_uploaded_document(
+    document, *, uploaded_file, checked, by, action: str, owner: tuple, scan_task: str, scan_argument: str
+):
     """Save a checked upload as a private document row (Evidence or any model with the same file fields), write
     its audit record, and send its virus scan after commit when a scanner is configured ("not scanned" otherwise).
 
-    `owner` is (field name, primary key) of what the document belongs to, for the audit record.
+    `owner` is (field name, primary key) of what the document belongs to, for the audit record. The scan is the task
+    registered as `scan_task`, sent by its name (`hopen.tasking`) with the document's id as `scan_argument`.
     """
     scan = scanner_configured()
     document.original_name = checked.name
@@ -327,10 +331,9 @@ def store_uploaded_document(document, *, uploaded_file, checked, by, action: str
         document.file.storage.delete(document.file.name)
         raise
     if scan:
-        document_id = document.pk
-        # robust: a broker outage must not turn a committed upload into an error page; the file stays
-        # pending (never downloadable) until a scan records its verdict.
-        transaction.on_commit(lambda: scan_task.delay(document_id), robust=True)
+        # A broker outage must not turn a committed upload into an error page (`enqueue_on_commit` is robust): the
+        # file stays pending (never downloadable) until a scan records its verdict.
+        enqueue_on_commit(scan_task, **{scan_argument: document.pk})
     return document
 
 
@@ -341,11 +344,9 @@ def evidence_upload(*, value, uploaded_file, by) -> Evidence:
     _check_may_write(by, value)
     checked = evidence_check_file(uploaded_file)
     refuse_duplicate(value.documents.all(), checked, " pour cette valeur")
-    from .tasks import scan_evidence
-
     return store_uploaded_document(
         Evidence(value=value), uploaded_file=uploaded_file, checked=checked, by=by, action="evidence.upload",
-        owner=("value", value.pk), scan_task=scan_evidence,
+        owner=("value", value.pk), scan_task="indicators.tasks.scan_evidence", scan_argument="evidence_id",
     )
 
 

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 from hopen import permissions
 from hopen.exceptions import ApplicationError
 
-from . import bulk
+from .bulk import applying, parsing, planning, template
 
 SESSION_KEY = "indicators_bulk_import"
 CONTENT_TYPES = {
@@ -45,7 +45,7 @@ class BulkUploadForm(forms.Form):
 def _perimeter(request, finess):
     """The page's establishment (404 outside the user's scope) and the establishments its file covers (403 if none)."""
     establishment = permissions.get_establishment_for_reading(request.user, finess)
-    establishments = bulk.bulk_establishments(request.user, establishment)
+    establishments = planning.bulk_establishments(request.user, establishment)
     if not establishments:
         raise PermissionDenied("La saisie en masse est réservée aux utilisateurs de l'établissement.")
     return establishment, establishments
@@ -55,8 +55,8 @@ def _perimeter(request, finess):
 @require_GET
 def bulk_template(request, finess, fmt):
     establishment, establishments = _perimeter(request, finess)
-    rows = bulk.template_rows(establishments=establishments)
-    content = bulk.template_csv(rows) if fmt == "csv" else bulk.template_xlsx(rows)
+    rows = template.template_rows(establishments=establishments)
+    content = template.template_csv(rows) if fmt == "csv" else template.template_xlsx(rows)
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
     filename = f"indicateurs-{establishment.finess}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -72,8 +72,8 @@ def bulk_import(request, finess):
         "establishment": establishment,
         "establishments": establishments,
         "covers_ght": len(establishments) > 1 or establishments[0].pk != establishment.pk,
-        "indicator_count": len(bulk.current_indicators()) if request.method == "GET" else None,
-        "max_size": bulk.size_label(settings.EVIDENCE_MAX_UPLOAD_SIZE),
+        "indicator_count": len(planning.current_indicators()) if request.method == "GET" else None,
+        "max_size": parsing.size_label(settings.EVIDENCE_MAX_UPLOAD_SIZE),
     }
     if request.method == "POST" and request.POST.get("action") == "confirmer":
         return _confirm(request, establishment, establishments, context)
@@ -91,16 +91,16 @@ def _dry_run(request, establishment, establishments, context):
         return render(request, "indicators/bulk_import.html", context, status=400)
     upload = form.cleaned_data["fichier"]
     if upload.size > settings.EVIDENCE_MAX_UPLOAD_SIZE:
-        limit = bulk.size_label(settings.EVIDENCE_MAX_UPLOAD_SIZE)
+        limit = parsing.size_label(settings.EVIDENCE_MAX_UPLOAD_SIZE)
         form.add_error("fichier", f"Le fichier dépasse la taille maximale autorisée ({limit}).")
         return render(request, "indicators/bulk_import.html", context, status=400)
     content = upload.read()
     try:
-        lines = bulk.bulk_parse(content, upload.name)
+        lines = parsing.bulk_parse(content, upload.name)
     except ApplicationError as exc:
         form.add_error("fichier", exc.message)
         return render(request, "indicators/bulk_import.html", context, status=400)
-    plan = bulk.bulk_plan(lines=lines, by=request.user, establishments=establishments)
+    plan = planning.bulk_plan(lines=lines, by=request.user, establishments=establishments)
     digest = hashlib.sha256(content).hexdigest()
     if plan.is_valid and plan.writes:
         request.session[SESSION_KEY] = {
@@ -119,7 +119,7 @@ def _confirm(request, establishment, establishments, context):
     try:
         if pending.get("finess") != establishment.finess or not constant_time_compare(pending["sha256"], digest):
             raise ValueError("another file")  # a stale tab: the pending file (if any) stays for its own page
-        lines = [bulk.BulkLine(**line) for line in pending["lines"]]
+        lines = [parsing.BulkLine(**line) for line in pending["lines"]]
     except (AttributeError, KeyError, TypeError, ValueError):  # none pending, another file, or an older format
         messages.error(
             request,
@@ -128,7 +128,7 @@ def _confirm(request, establishment, establishments, context):
         return redirect("indicators:bulk_import", finess=establishment.finess)
     request.session.pop(SESSION_KEY, None)
     # Checked again: the database may have changed since the dry-run (a value declared, a role withdrawn).
-    plan = bulk.bulk_plan(lines=lines, by=request.user, establishments=establishments)
+    plan = planning.bulk_plan(lines=lines, by=request.user, establishments=establishments)
     context.update(plan=plan, sha256=digest, filename=pending["filename"], form=BulkUploadForm(), confirmed=True)
     if not plan.is_valid:
         context["apply_error"] = (
@@ -136,7 +136,7 @@ def _confirm(request, establishment, establishments, context):
         )
         return render(request, "indicators/bulk_import.html", context, status=409)
     try:
-        result = bulk.bulk_apply(
+        result = applying.bulk_apply(
             plan=plan, by=request.user, establishment=establishment, filename=pending["filename"], sha256=digest
         )
     except ApplicationError as exc:

@@ -3,6 +3,7 @@ from django.db import connection
 
 from tests.indicators.conftest import catalogue  # noqa: F401  (shared by tests/funding)
 
+from hopen import tasking
 from hopen.models import Role
 from tests.factories import EstablishmentFactory, GhtFactory, RegionFactory, user_with_role
 
@@ -52,3 +53,21 @@ def _ledger_flushable(request):
     if transactional:
         with connection.cursor() as cursor:
             cursor.execute("SET session_replication_role = replica")
+
+
+class SentTasks(list):
+    """(task name, kwargs) of each task handed to Celery by name through `hopen.tasking`, in order."""
+
+    def send_task(self, name, args=None, kwargs=None, **options):
+        self.append((name, kwargs or {}))
+
+    def of(self, name) -> list[dict]:
+        return [kwargs for sent, kwargs in self if sent == name]
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch):
+    """Tasks the services send by name (`hopen.tasking.enqueue`) are recorded here instead of reaching the broker."""
+    sent = SentTasks()
+    monkeypatch.setattr(tasking, "current_app", sent)
+    return sent

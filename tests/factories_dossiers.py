@@ -1,5 +1,5 @@
 """Factories for dossiers and envelopes. They write rows directly (arrange only): tests of behaviour go
-through the services of funding.services_dossiers and envelopes.services."""
+through the services of funding.dossiers.services and envelopes.services."""
 
 import datetime
 import itertools

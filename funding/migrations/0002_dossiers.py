@@ -3,7 +3,7 @@
 import django.db.models.deletion
 import django.db.models.expressions
 import django.utils.timezone
-import funding.models_dossiers
+import funding.letters.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -123,7 +123,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('selection', 'Courrier de sélection'), ('seed_decision', "Décision de financement d'amorçage"), ('usage_notification', "Notification du financement à l'usage"), ('refund_claim', 'Demande de remboursement'), ('funding_agreement', 'Convention de financement (trame)')], max_length=20, verbose_name='type')),
                 ('event_key', models.CharField(max_length=120, verbose_name='décision documentée')),
                 ('reference', models.CharField(max_length=60, unique=True, verbose_name='référence')),
-                ('file', models.FileField(blank=True, max_length=255, upload_to=funding.models_dossiers.letter_storage_key, verbose_name='fichier')),
+                ('file', models.FileField(blank=True, max_length=255, upload_to=funding.letters.models.letter_storage_key, verbose_name='fichier')),
                 ('size', models.PositiveBigIntegerField(default=0, verbose_name='taille (octets)')),
                 ('sha256', models.CharField(blank=True, max_length=64, verbose_name='empreinte SHA-256')),
                 ('requested_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='demandé le')),

@@ -183,17 +183,16 @@ def test_list_uses_a_constant_number_of_queries(ami_world):
     assert count() == few
 
 
-def test_ars_decides_per_domain_through_the_api(ami_world, filed_pair, django_capture_on_commit_callbacks):
+def test_ars_decides_per_domain_through_the_api(ami_world, filed_pair, sent_tasks, django_capture_on_commit_callbacks):
     t = ami_world
     member, _, _ = filed_pair
     client = token_client(t.ars_a)
     Notification.objects.all().delete()
-    with mock.patch("hopen.tasks.send_email.delay") as send:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(decisions_url(member), {"domain": "D2", "decision": "preselected"}, format="json")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(decisions_url(member), {"domain": "D2", "decision": "preselected"}, format="json")
     assert response.status_code == 200, response.json()
     assert (response.json()["decision"], response.json()["decided_by"]) == ("preselected", t.ars_a.email)
-    send.assert_called_once()
+    assert len(sent_tasks.of("hopen.tasks.send_email")) == 1
     assert Notification.objects.filter(recipient=t.director, message__contains="D2").exists()
 
     response = client.post(decisions_url(member), {"domain": "D3", "decision": "rejected", "reason": " "}, format="json")

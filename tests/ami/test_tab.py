@@ -481,23 +481,25 @@ def test_support_validation_after_the_late_deadline_is_refused_in_the_queue(clie
 # --- the thread between the establishment and its ARS ----------------------------------------------------------------
 
 
-def test_comment_thread_notifies_the_other_side_in_app_and_by_email_after_commit(client, ami, django_capture_on_commit_callbacks):
+def test_comment_thread_notifies_the_other_side_in_app_and_by_email_after_commit(
+    client, ami, sent_tasks, django_capture_on_commit_callbacks
+):
     client.force_login(ami.editor)
-    with mock.patch("hopen.notifications.send_email.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(tab_url(ami.member), {"action": "comment", "body": "Pouvons-nous candidater sur D6 ?"})
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(tab_url(ami.member), {"action": "comment", "body": "Pouvons-nous candidater sur D6 ?"})
     assert response.status_code == 302 and response["Location"].endswith("#echanges")
     assert Notification.objects.filter(recipient=ami.ars_a, message__contains=ami.member.name).count() == 1
     assert not Notification.objects.filter(recipient=ami.ars_b).exists()
-    delay.assert_called_once()
-    assert delay.call_args.kwargs["recipients"] == [ami.ars_a.email]
-    assert tab_url(ami.member) in delay.call_args.kwargs["body"]
+    (sent,) = sent_tasks.of("hopen.tasks.send_email")
+    assert sent["recipients"] == [ami.ars_a.email]
+    assert tab_url(ami.member) in sent["body"]
 
     client.force_login(ami.ars_a)
-    with mock.patch("hopen.notifications.send_email.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            client.post(tab_url(ami.member), {"action": "comment", "body": "Oui, conjointement avec D2."})
-    assert sorted(delay.call_args.kwargs["recipients"]) == sorted([ami.editor.email, ami.director.email])
+    sent_tasks.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(tab_url(ami.member), {"action": "comment", "body": "Oui, conjointement avec D2."})
+    (sent,) = sent_tasks.of("hopen.tasks.send_email")
+    assert sorted(sent["recipients"]) == sorted([ami.editor.email, ami.director.email])
     assert Notification.objects.filter(recipient=ami.editor).count() == 1
 
     page = text_of(client.get(tab_url(ami.member)))
@@ -614,15 +616,14 @@ def test_attachment_upload_by_a_reader_is_403_and_delete_is_soft_and_only_in_pre
     assert second.deleted_at is None
 
 
-def test_pending_attachment_is_not_served(client, ami, settings, django_capture_on_commit_callbacks):
+def test_pending_attachment_is_not_served(client, ami, settings, sent_tasks, django_capture_on_commit_callbacks):
     settings.CLAMD_HOST = "127.0.0.1"
     client.force_login(ami.editor)
-    with mock.patch("ami.attachments.scan_attachment.delay") as delay:
-        with django_capture_on_commit_callbacks(execute=True):
-            client.post(tab_url(ami.member), {"action": "upload", "file": SimpleUploadedFile("a.pdf", pdf_bytes())})
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(tab_url(ami.member), {"action": "upload", "file": SimpleUploadedFile("a.pdf", pdf_bytes())})
     attachment = PreCandidatureAttachment.objects.get()
     assert attachment.scan_status == ScanStatus.PENDING
-    delay.assert_called_once_with(attachment.pk)
+    assert sent_tasks == [("ami.attachments.scan_attachment", {"attachment_id": attachment.pk})]
     response = client.get(reverse("ami:attachment_download", args=[ami.member.finess, attachment.pk]))
     assert response.status_code == 409 and "en cours d'analyse antivirus" in text_of(response)
 

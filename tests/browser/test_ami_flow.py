@@ -72,14 +72,14 @@ def shot(page, artifacts_dir, name):
     page.screenshot(path=str(artifacts_dir / f"ami-{name}.png"), full_page=True)
 
 
-def test_ami_flow_from_the_editor_to_the_ars_decision(page, live_server, flow, artifacts_dir):
+def test_ami_flow_from_the_editor_to_the_ars_decision(page, live_server, flow, artifacts_dir, sent_tasks):
     base = live_server.url
     tab = f"/etablissements/{flow.member.finess}/ami/"
     page.on("dialog", lambda dialog: dialog.accept())  # the confirmations of validation
 
-    # E-mail copies leave after commit through Celery: recorded here, so that no message is left in the test queue.
-    with mock.patch("ami.services.timezone.now", return_value=FROZEN), \
-            mock.patch("hopen.notifications.send_email.delay") as send_email:
+    # E-mail copies leave after commit through Celery: recorded (`sent_tasks`), so that no message is left in the
+    # test queue.
+    with mock.patch("ami.services.timezone.now", return_value=FROZEN):
         # 1. The editor of the GHT member fills the tab.
         log_in(page, base, flow.editor, tab)
         assert page.locator("h1").inner_text() == "HOP'EN, appel à manifestation d'intérêt"
@@ -196,7 +196,7 @@ def test_ami_flow_from_the_editor_to_the_ars_decision(page, live_server, flow, a
         shot(page, artifacts_dir, "09-etablissement-voit-decisions")
 
     assert Notification.objects.filter(recipient=flow.editor).count() == 4
-    mailed = [call.kwargs for call in send_email.call_args_list]
+    mailed = sent_tasks.of("hopen.tasks.send_email")
     assert any(
         "non retenu (Enveloppe régionale 2021" in m["body"] and flow.editor.email in m["recipients"] for m in mailed
     )

@@ -10,7 +10,7 @@ from unittest import mock
 import pytest
 
 from envelopes.models import EntryKind, LedgerEntry
-from funding import services_dossiers as services
+from funding.dossiers import services
 from funding.models import DomainStatus, DossierStatus
 from tests.browser.session import log_in
 from tests.funding.dossier_scene import domains, reach, world  # noqa: F401  (world: fixture)
@@ -40,7 +40,9 @@ def shot(page, artifacts_dir, name):
     page.screenshot(path=str(artifacts_dir / f"dossier-{name}.png"), full_page=True)
 
 
-def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(page, live_server, world, artifacts_dir):
+def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(
+    page, live_server, world, artifacts_dir, sent_tasks
+):
     t = world
     base = live_server.url
     dossier = services.dossier_create(establishment=t.clinic, domains=domains("D2", "D3", deadline=TARGETS), by=t.clinic_director)
@@ -48,8 +50,8 @@ def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(pag
     totals = {d.domain_code: d.total_amount for d in dossier.domains.all()}
     detail = f"/dossiers/{dossier.reference}/"
     dashboard = f"/pilotage/{t.region_a.code}/"
-    # E-mails leave after commit through Celery: recorded here so that nothing is left in the test queue.
-    with mock.patch("hopen.notifications.send_email.delay"), mock.patch("funding.letters._enqueue_generation"):
+    # E-mails leave after commit through Celery: recorded (`sent_tasks`) so that nothing is left in the test queue.
+    with mock.patch("hopen.tasking.enqueue"):
         log_in(page, base, t.ars_a, dashboard)
         before = figures(page)
         assert before["seed-committed"] == 0 and before["usage-committed"] == 0 and before["selected-domains"] == 0

@@ -9,7 +9,6 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import Sum
 from django.test.utils import CaptureQueriesContext
 
-from envelopes import services
 from envelopes.ledger import balances_of
 from envelopes.models import EntryKind, LedgerEntry, SectorQuota
 from envelopes.selectors import derogatory_seed_status, sector_seed_balances
@@ -18,6 +17,7 @@ from envelopes.services import (
     derogatory_ceiling_raise,
     entry_correct,
     redeploy,
+    redeployment,
     refund_claims_for,
     refund_receive,
     sector_quotas_set,
@@ -390,7 +390,7 @@ def test_redeployment_is_a_pair_of_entries_by_the_dgos(tenants, envelope_a, enve
 
 
 def test_redeployment_is_all_or_nothing(tenants, envelope_a, envelope_b):
-    real_append = services.append
+    real_append = redeployment.append
     calls = []
 
     def failing_second(movement, **kwargs):
@@ -399,7 +399,7 @@ def test_redeployment_is_all_or_nothing(tenants, envelope_a, envelope_b):
             raise DatabaseError("panne simulée")
         return real_append(movement, **kwargs)
 
-    with mock.patch.object(services, "append", side_effect=failing_second), pytest.raises(DatabaseError):
+    with mock.patch.object(redeployment, "append", side_effect=failing_second), pytest.raises(DatabaseError):
         redeploy(from_envelope=envelope_a, to_envelope=envelope_b, pot="usage", amount=D("1000"), reason="x", by=tenants.dgos)
     assert calls == ["redeployment_out", "redeployment_in"]
     assert not LedgerEntry.objects.filter(kind__startswith="redeployment").exists()

@@ -1,7 +1,7 @@
 """Arrange helpers of the dossier tests (tests/funding/test_*dossier*.py): a world with the programme calendar and
 catalogue, the annex-3 grid, combined activities, open envelopes and establishments eligible to apply (§5.3.1);
 declared values are written directly (the indicator services are tested elsewhere). Behaviour goes through the
-services of `funding.services_dossiers`."""
+services of `funding.dossiers.services`."""
 
 import datetime
 from decimal import Decimal
@@ -9,11 +9,10 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from funding import services_dossiers as services
+from funding.dossiers import services
+from funding.dossiers.rules import DomainInput
 from funding.loading import load_amount_grid
-from funding.models import CombinedActivity, SoftwareVendor
-from funding.models_dossiers import DomainStatus, DossierStatus
-from funding.rules_dossiers import DomainInput
+from funding.models import CombinedActivity, DomainStatus, DossierStatus, SoftwareVendor
 from hopen.models import Role
 from indicators.models import IndicatorValue, PriorProgrammeResult, Programme
 from tests.factories import user_with_role

@@ -1,4 +1,4 @@
-"""Arrange helpers for the dashboard and review tests (tests/funding/test_*dashboard*.py, test_services_reviews.py):
+"""Arrange helpers for the dashboard and review tests (tests/funding/dashboard/, tests/funding/reviews/):
 dossiers in progress, selected domains and ledger movements written directly (factories and
 `envelopes.ledger.append_many`), and a hand-computed region (`money_world`)."""
 

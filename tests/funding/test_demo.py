@@ -11,11 +11,10 @@ import pytest
 from django.core.management import call_command
 
 from envelopes.models import EntryKind, LedgerEntry
+from funding.dashboard.selectors import dashboard, dashboard_scope
 from funding.demo import seed_demo_dossiers
 from funding.loading import load_amount_grid
-from funding.models import CombinedActivity
-from funding.models_dossiers import DomainStatus, Dossier, DossierLetter, DossierStatus, RefusalKind
-from funding.selectors_dashboard import dashboard, dashboard_scope
+from funding.models import CombinedActivity, DomainStatus, Dossier, DossierLetter, DossierStatus, RefusalKind
 from hopen.demo import seed_demo
 from hopen.models import AuditRecord, User
 from indicators.models import Evidence, IndicatorValue

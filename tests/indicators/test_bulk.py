@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from hopen.exceptions import ApplicationError
 from hopen.models import AuditRecord
-from indicators import bulk
+from indicators.bulk import applying, parsing, planning
 from indicators.models import IndicatorValue, ValueStatus
 from indicators.services import value_save_draft
 from tests.factories import EstablishmentFactory, make_finess
@@ -80,7 +80,7 @@ def csv_rows(response):
 
 
 def plan_of(rows, user, **kwargs):
-    return bulk.bulk_plan(lines=bulk.bulk_parse(csv_bytes(rows), "f.csv"), by=user, **kwargs)
+    return planning.bulk_plan(lines=parsing.bulk_parse(csv_bytes(rows), "f.csv"), by=user, **kwargs)
 
 
 def messages_of(plan):
@@ -168,7 +168,7 @@ def test_template_round_trip_changes_nothing(client, tenants, catalogue, fmt):
     client.force_login(tenants.editor)
     content = client.get(template_url(tenants.member, fmt)).content
 
-    lines = bulk.bulk_parse(content, f"modele.{fmt}")
+    lines = parsing.bulk_parse(content, f"modele.{fmt}")
     assert len(lines) == 41
     assert [entry.line for entry in lines] == list(range(2, 43))
     entries = {entry.indicator_code: entry for entry in lines if not entry.is_ignored}
@@ -177,7 +177,7 @@ def test_template_round_trip_changes_nothing(client, tenants, catalogue, fmt):
     assert entries["P1.1"].comment == "Ligne\nsur deux lignes ; avec « guillemets »"
     assert entries["P1.2"].exists == "non"
 
-    plan = bulk.bulk_plan(lines=lines, by=tenants.editor)
+    plan = planning.bulk_plan(lines=lines, by=tenants.editor)
     assert plan.is_valid, messages_of(plan)
     assert [change.action for change in plan.changes] == ["unchanged"] * 3
     assert plan.writes == []
@@ -187,11 +187,11 @@ def test_parse_accepts_comma_separator_without_bom_windows_1252_and_lost_leading
     support_02 = EstablishmentFactory(finess=make_finess("02"), region=tenants.region_a)
     rows = [line(support_02.finess.lstrip("0"), "P1.2", kind="Existence", exists="Oui", comment="Créé à Évreux")]
     for content in (csv_bytes(rows, delimiter=",", bom=False), csv_bytes(rows, bom=False, encoding="cp1252")):
-        [parsed] = bulk.bulk_parse(content, "export.csv")
+        [parsed] = parsing.bulk_parse(content, "export.csv")
         assert parsed.comment == "Créé à Évreux"
-        assert bulk.normalized_finess(parsed.finess) == support_02.finess
-        plan = bulk.bulk_plan(lines=[parsed], by=tenants.editor, establishments=[support_02])
-        assert plan.errors[0].messages == [f"finess « {parsed.finess} » : {bulk.OUT_OF_SCOPE}"]  # not the editor's
+        assert parsing.normalized_finess(parsed.finess) == support_02.finess
+        plan = planning.bulk_plan(lines=[parsed], by=tenants.editor, establishments=[support_02])
+        assert plan.errors[0].messages == [f"finess « {parsed.finess} » : {planning.OUT_OF_SCOPE}"]  # not the editor's
 
 
 def test_parse_xlsx_dates_as_text_or_real_dates_and_numbers_as_floats(tenants, catalogue):
@@ -204,11 +204,11 @@ def test_parse_xlsx_dates_as_text_or_real_dates_and_numbers_as_floats(tenants, c
     sheet.append([tenants.member.finess, "", "P1.2", "", "", 43906, "existence", None, None, "non"])
     buffer = io.BytesIO()
     workbook.save(buffer)
-    lines = bulk.bulk_parse(buffer.getvalue(), "saisie.xlsx")
+    lines = parsing.bulk_parse(buffer.getvalue(), "saisie.xlsx")
     assert [(entry.line, entry.measured_on, entry.numerator) for entry in lines] == [
         (2, "15/03/2020", "8"), (3, "16/03/2020", "1"), (5, "16/03/2020", ""),
     ]
-    plan = bulk.bulk_plan(lines=lines, by=tenants.editor)
+    plan = planning.bulk_plan(lines=lines, by=tenants.editor)
     assert plan.is_valid, messages_of(plan)
     assert [change.action for change in plan.changes] == ["create"] * 3
 
@@ -225,7 +225,7 @@ def test_parse_xlsx_dates_as_text_or_real_dates_and_numbers_as_floats(tenants, c
 )
 def test_unusable_files_get_a_clear_message(tenants, catalogue, content, name, expected):
     with pytest.raises(ApplicationError) as raised:
-        bulk.bulk_parse(content, name)
+        parsing.bulk_parse(content, name)
     assert expected in raised.value.message
 
 
@@ -431,8 +431,8 @@ def test_bulk_apply_rolls_back_every_line_when_one_fails_at_write_time(tenants, 
     assert plan.is_valid
     declared(tenants.member, "P1.2", existence(False), editor=tenants.director, director=tenants.director)
     audit_before = AuditRecord.objects.count()
-    with pytest.raises(bulk.BulkApplyError) as raised:
-        bulk.bulk_apply(plan=plan, by=tenants.editor, establishment=tenants.member)
+    with pytest.raises(applying.BulkApplyError) as raised:
+        applying.bulk_apply(plan=plan, by=tenants.editor, establishment=tenants.member)
     assert raised.value.line == 3
     assert raised.value.message.startswith("Ligne 3 : Une valeur a déjà été déclarée pour cette date de mesure")
     assert raised.value.message.endswith("Aucune valeur du fichier n'a été enregistrée.")
@@ -486,8 +486,8 @@ def test_ght_support_director_imports_for_a_member(client, tenants, catalogue):
     assert IndicatorValue.objects.filter(establishment=tenants.support, indicator__code="P1.2").exists()
     # On the member's page, a line for the support is outside that page's perimeter.
     plan = plan_of([line(tenants.support.finess, "P1.3", kind="taux", numerator="1", denominator="2")],
-                   tenants.ght_director, establishments=bulk.bulk_establishments(tenants.ght_director, tenants.member))
-    assert plan.errors[0].messages == [f"finess « {tenants.support.finess} » : {bulk.OUT_OF_SCOPE}"]
+                   tenants.ght_director, establishments=planning.bulk_establishments(tenants.ght_director, tenants.member))
+    assert plan.errors[0].messages == [f"finess « {tenants.support.finess} » : {planning.OUT_OF_SCOPE}"]
 
 
 @pytest.mark.parametrize("role", ["ars_a", "dgos", "auditor", "admin"])
@@ -531,14 +531,14 @@ def test_import_page_for_the_editor(client, tenants, catalogue):
 
 def test_dry_run_query_count_does_not_grow_with_the_lines(client, tenants, catalogue):
     """Indicators, establishments and existing values are fetched once, not per line."""
-    codes = [value.code for value in bulk.current_indicators()]
+    codes = [value.code for value in planning.current_indicators()]
     for code in codes[:20]:
         value_save_draft(
             establishment=tenants.member, indicator=indicator(code), by=tenants.editor,
             data=rate(1, 2) if indicator(code).target_kind == "rate" else existence(True),
         )
 
-    kinds = {value.code: value.target_kind for value in bulk.current_indicators()}
+    kinds = {value.code: value.target_kind for value in planning.current_indicators()}
 
     def rows(count):
         return [
@@ -549,9 +549,9 @@ def test_dry_run_query_count_does_not_grow_with_the_lines(client, tenants, catal
 
     counts = {}
     for count in (3, 41):
-        lines = bulk.bulk_parse(csv_bytes(rows(count)), "f.csv")
+        lines = parsing.bulk_parse(csv_bytes(rows(count)), "f.csv")
         with CaptureQueriesContext(connection) as queries:
-            plan = bulk.bulk_plan(lines=lines, by=tenants.editor)
+            plan = planning.bulk_plan(lines=lines, by=tenants.editor)
         assert plan.is_valid and len(plan.changes) == count
         counts[count] = len(queries)
     assert counts[3] == counts[41] <= 6

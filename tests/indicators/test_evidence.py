@@ -27,6 +27,7 @@ from django.urls import reverse
 
 from hopen.audit import verify_chain
 from hopen.exceptions import ApplicationError, PermissionRefused
+from hopen import tasking
 from hopen.models import AuditRecord, Role
 from indicators import evidence as evidence_module
 from indicators.evidence import (
@@ -842,15 +843,22 @@ def scanner(settings, fake_clamd, private_root):
     return server
 
 
-def test_upload_with_a_scanner_is_pending_and_sends_the_scan_on_commit(tenants, draft, scanner, django_capture_on_commit_callbacks):
-    with mock.patch.object(scan_evidence, "delay") as delay:
-        with django_capture_on_commit_callbacks(execute=False) as callbacks:
-            evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
-        assert evidence.scan_status == ScanStatus.PENDING and not evidence.is_downloadable
-        delay.assert_not_called()  # nothing leaves before the commit
-        assert len(callbacks) == 1
-        callbacks[0]()
-        delay.assert_called_once_with(evidence.pk)
+def test_upload_with_a_scanner_is_pending_and_sends_the_scan_on_commit(
+    tenants, draft, scanner, sent_tasks, monkeypatch, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
+    assert evidence.scan_status == ScanStatus.PENDING and not evidence.is_downloadable
+    assert sent_tasks == []  # nothing leaves before the commit
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert sent_tasks == [("indicators.tasks.scan_evidence", {"evidence_id": evidence.pk})]
+    # A broker outage after the commit does not turn the committed upload into an error: the file stays pending.
+    monkeypatch.setattr(tasking, "current_app", mock.Mock(send_task=mock.Mock(side_effect=OSError("broker down"))))
+    with django_capture_on_commit_callbacks(execute=True):
+        second = evidence_upload(value=draft, uploaded_file=upload("b.csv", csv_bytes()), by=tenants.editor)
+    second.refresh_from_db()
+    assert second.scan_status == ScanStatus.PENDING
 
 
 def test_without_a_scanner_nothing_is_sent(tenants, draft, django_capture_on_commit_callbacks):
@@ -859,10 +867,9 @@ def test_without_a_scanner_nothing_is_sent(tenants, draft, django_capture_on_com
     assert callbacks == [] and evidence.scan_status == ScanStatus.NOT_SCANNED
 
 
-def test_scan_task_marks_clean_and_infected(client, tenants, draft, scanner, django_capture_on_commit_callbacks):
-    with mock.patch.object(scan_evidence, "delay"):
-        clean = evidence_upload(value=draft, uploaded_file=upload("sain.csv", csv_bytes()), by=tenants.editor)
-        infected = evidence_upload(value=draft, uploaded_file=upload("eicar.csv", b"code;valeur\n" + EICAR), by=tenants.editor)
+def test_scan_task_marks_clean_and_infected(client, tenants, draft, scanner, sent_tasks, django_capture_on_commit_callbacks):
+    clean = evidence_upload(value=draft, uploaded_file=upload("sain.csv", csv_bytes()), by=tenants.editor)
+    infected = evidence_upload(value=draft, uploaded_file=upload("eicar.csv", b"code;valeur\n" + EICAR), by=tenants.editor)
     assert scan_evidence(clean.pk) == ScanStatus.CLEAN
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert scan_evidence(infected.pk) == ScanStatus.INFECTED
@@ -887,9 +894,8 @@ def test_scan_task_marks_clean_and_infected(client, tenants, draft, scanner, dja
     assert body_of(client.get(download_url(clean))) == csv_bytes()
 
 
-def test_scan_error_leaves_the_file_pending_and_retries(tenants, draft, scanner, settings):
-    with mock.patch.object(scan_evidence, "delay"):
-        evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
+def test_scan_error_leaves_the_file_pending_and_retries(tenants, draft, scanner, settings, sent_tasks):
+    evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
     scanner.reply = b"INSTREAM size limit exceeded. ERROR\0"
     with mock.patch.object(scan_evidence, "retry", side_effect=RuntimeError("retry")) as retry:
         with pytest.raises(RuntimeError, match="retry"):
@@ -900,11 +906,10 @@ def test_scan_error_leaves_the_file_pending_and_retries(tenants, draft, scanner,
     assert evidence.scan_status == ScanStatus.PENDING and not AuditRecord.objects.filter(action="evidence.scan").exists()
 
 
-def test_the_verdict_also_covers_the_copies_taken_by_a_correction(tenants, draft, scanner):
-    with mock.patch.object(scan_evidence, "delay"):
-        evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
-        value_declare(value=draft, by=tenants.director)
-        correction = value_correct(value=draft, reason="Erreur", data=rate(85, 100), by=tenants.editor)
+def test_the_verdict_also_covers_the_copies_taken_by_a_correction(tenants, draft, scanner, sent_tasks):
+    evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
+    value_declare(value=draft, by=tenants.director)
+    correction = value_correct(value=draft, reason="Erreur", data=rate(85, 100), by=tenants.editor)
     copy = Evidence.objects.get(value=correction)
     assert copy.scan_status == ScanStatus.PENDING and copy.file.name == evidence.file.name
     scan_evidence(evidence.pk)
@@ -913,7 +918,7 @@ def test_the_verdict_also_covers_the_copies_taken_by_a_correction(tenants, draft
     assert len(scanner.received) == 1
 
 
-def test_pending_scans_are_sent_again_by_the_safety_net(tenants, draft, scanner):
+def test_pending_scans_are_sent_again_by_the_safety_net(tenants, draft, scanner, sent_tasks):
     with mock.patch.object(scan_evidence, "delay") as delay:
         evidence = evidence_upload(value=draft, uploaded_file=upload("a.pdf", pdf_bytes()), by=tenants.editor)
         assert requeue_pending_evidence(older_than_minutes=30) == 0

@@ -3,7 +3,7 @@ import datetime
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from funding.deadlines import run_deadlines
+from funding.deadlines.sweep import run_deadlines
 
 LABELS = {
     "silence_refusals": "Refus implicites (annexe 4 §1)",

@@ -1,0 +1,49 @@
+"""Writes on the regional envelopes (annex 2, annex 4, §5.1, 004): every movement of money, the derogatory ceiling
+and the sector quotas. The ledger is written through `envelopes.ledger` only.
+
+Each service checks the permission policy, locks the envelope rows, reads the balances under the lock, checks the
+programme's limits (pure rules of `envelopes.rules`), appends its entries (`append_many(..., locked=True)`) and
+writes its audit record, all in the caller's transaction. A correction is a new entry of the same kind with a
+negative amount that points to the entry it corrects (`corrects`); nothing is ever updated or deleted.
+
+Lock order, the same in every service here: the audit chain's advisory lock first (every write ends by auditing,
+and a dossier service may already have audited before calling us), then the envelope rows in id order. Two
+writers therefore never wait for each other in opposite orders.
+
+One module per responsibility: `commitments` (seed and usage commitments within the limits, payments, release),
+`refunds`, `redeployment` (between regions), `corrections` (of ledger entries), `limits` (the derogatory ceiling and
+the sector quotas), and what they share in `common`. The services are re-exported here: callers (dossiers, deadlines,
+pages) write `from envelopes.services import seed_commit`.
+"""
+
+from .commitments import commitments_release, seed_commit, seed_pay, usage_commit, usage_pay
+from .common import (
+    ALLOCATION_CORRECTION_REFUSED,
+    REDEPLOYMENT_REFUSED,
+    REFUND_REFUSED,
+    REGION_MONEY_REFUSED,
+    RELEASE_REFUSED,
+)
+from .corrections import entry_correct
+from .limits import derogatory_ceiling_raise, sector_quotas_set
+from .redeployment import redeploy
+from .refunds import refund_claims_for, refund_receive
+
+__all__ = [
+    "ALLOCATION_CORRECTION_REFUSED",
+    "REDEPLOYMENT_REFUSED",
+    "REFUND_REFUSED",
+    "REGION_MONEY_REFUSED",
+    "RELEASE_REFUSED",
+    "commitments_release",
+    "derogatory_ceiling_raise",
+    "entry_correct",
+    "redeploy",
+    "refund_claims_for",
+    "refund_receive",
+    "sector_quotas_set",
+    "seed_commit",
+    "seed_pay",
+    "usage_commit",
+    "usage_pay",
+]

@@ -1,0 +1,396 @@
+"""Reads of the dossier workflow, scoped to the user through `hopen.permissions` (404 outside the scope).
+
+- `dossiers_visible_to(user, filters)`: the list (an establishment its own dossiers, an ARS its region's, the DGOS
+  all), with a constant number of queries whatever the number of dossiers (establishment, region and GHT joined,
+  domains prefetched in one query).
+- `dossier_for_reading(user, reference)`: one dossier with its members, domains, shares, vendors and letters.
+- `dossier_page(user, dossier)`: what the dossier's page shows — eligibility per candidate and domain (§5.3.1),
+  re-candidacy dates of refused domains (annex 4 §1), the deadlines of the ARS (§5.3.2, annex 4 §1), the history
+  and the actions the user may take (the state machine's allowed actions intersected with the permissions).
+- `recandidacy_blocks`, `dossier_eligibility`: shared with the services (checked again there under locks).
+"""
+
+import datetime
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from django.utils import timezone
+
+from funding import calendar
+from funding.eligibility.rules import Effect
+from hopen import permissions
+from hopen.models import AuditRecord, Establishment
+from indicators.models import CatalogueVersion
+
+from .models import DomainStatus, Dossier, DossierDomain, DossierDomainShare, DossierStatus
+from .rules import (
+    initialisation_deadline,
+    recandidacy_allowed_from,
+    recandidacy_message,
+    review_deadline,
+)
+from .states import OPEN_FOR_DECISION, allowed_domain_actions, allowed_dossier_actions
+
+ENDED_DOSSIER_STATUSES = [DossierStatus.REFUSED, DossierStatus.CLOSED]
+EDITABLE_STATUSES = {DossierStatus.INITIALISATION_REQUESTED, DossierStatus.DRAFT}
+SEED_PAYABLE_STATUSES = {
+    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
+}
+# Transitions of the state machine no user triggers from a page: the services and the deadline jobs do.
+AUTOMATIC_ACTIONS = {"decide", "refuse_for_silence", "complete"}
+HISTORY_LIMIT = 200
+ACTION_LABELS = {
+    "dossier.create": "Dossier créé",
+    "dossier.update": "Dossier modifié",
+    "dossier.initialise": "Dossier initialisé par l'ARS",
+    "dossier.transmit": "Dossier transmis à l'ARS",
+    "dossier.start_review": "Instruction ouverte",
+    "dossier.decide": "Décision de l'ARS",
+    "dossier.refuse_for_silence": "Refus implicite (silence de l'ARS)",
+    "dossier.complete": "Dossier soldé",
+    "dossier.close": "Dossier clôturé",
+    "dossier_domain.select": "Domaine sélectionné",
+    "dossier_domain.refuse": "Domaine refusé",
+    "dossier_domain.seed_payment": "Amorçage versé",
+    "dossier_domain.reach_targets": "Cibles atteintes",
+    "dossier_domain.notify_usage": "Financement à l'usage notifié",
+    "dossier_domain.usage_payment": "Financement à l'usage versé",
+}
+
+
+# --- The list ------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DossierFilters:
+    status: str = ""
+    domain: str = ""
+    region: str = ""
+    establishment: str = ""  # FINESS of the filer or of a candidate
+
+
+def dossiers_visible_to(user, filters: DossierFilters | None = None):
+    """The dossiers the user may read (`hopen.permissions.dossier_read_filter`), filtered, newest first."""
+    filters = filters or DossierFilters()
+    dossiers = permissions.dossiers_readable_by(user)
+    if filters.status:
+        dossiers = dossiers.filter(status=filters.status)
+    if filters.region:
+        dossiers = dossiers.filter(region__code=filters.region)
+    if filters.domain:
+        dossiers = dossiers.filter(
+            pk__in=DossierDomain.objects.filter(domain_code=filters.domain.upper()).values("dossier_id")
+        )
+    if filters.establishment:
+        finess = filters.establishment.strip().upper()
+        dossiers = dossiers.filter(
+            Q(establishment__finess=finess)
+            | Q(pk__in=Dossier.objects.filter(members__establishment__finess=finess).values("pk"))
+        )
+    return (
+        dossiers.select_related("establishment", "region", "ght")
+        .prefetch_related(Prefetch("domains", queryset=DossierDomain.objects.order_by("domain_code")))
+        .order_by("-created_at", "-id")
+    )
+
+
+def dossier_total(dossier) -> Decimal:
+    """The sum of the domains' totals (domains prefetched: no query)."""
+    return sum((d.total_amount for d in dossier.domains.all()), Decimal("0.00"))
+
+
+# --- One dossier ---------------------------------------------------------------------------------------------------
+
+
+def _detail_queryset(user):
+    shares = DossierDomainShare.objects.select_related("establishment").order_by("establishment__name")
+    domains = (
+        DossierDomain.objects.select_related("decided_by", "usage_notified_by")
+        .prefetch_related(Prefetch("shares", queryset=shares), "vendors")
+        .order_by("domain_code")
+    )
+    return permissions.dossiers_readable_by(user).select_related(
+        "establishment", "establishment__region", "establishment__ght", "ght", "ght__support", "region", "programme",
+        "created_by", "transmitted_by", "initialised_by", "closed_by",
+    ).prefetch_related(
+        Prefetch("domains", queryset=domains),
+        Prefetch("members__establishment", queryset=Establishment.objects.select_related("region")),
+        "letters",
+    )
+
+
+def dossier_for_reading(user, reference) -> Dossier:
+    """The dossier with this reference if the user may read it; 404 otherwise (existence not revealed)."""
+    dossier = _detail_queryset(user).filter(reference=str(reference)).first()
+    if dossier is None:
+        raise Http404("Dossier introuvable.")
+    return dossier
+
+
+def domain_for_reading(user, reference, code) -> DossierDomain:
+    """A domain of a readable dossier (404 when the dossier is out of scope or has no such domain)."""
+    dossier = dossier_for_reading(user, reference)
+    domain = next((d for d in dossier.domains.all() if d.domain_code == str(code).upper()), None)
+    if domain is None:
+        raise Http404("Domaine introuvable dans ce dossier.")
+    domain.dossier = dossier
+    return domain
+
+
+def members_of(dossier) -> list[Establishment]:
+    """The candidate establishments (prefetched by `dossier_for_reading`), by name."""
+    return sorted((m.establishment for m in dossier.members.all()), key=lambda e: e.name)
+
+
+# --- Rules read from the database (shared with the services) ------------------------------------------------------
+
+
+def recandidacy_blocks(establishments, codes, today: datetime.date, *, exclude_dossier=None) -> list[str]:
+    """Annex 4 §1: the domains the establishments may not present yet after a refusal, and the domains already in
+    one of their dossiers neither refused nor closed — one French sentence each (two queries, three with a refusal)."""
+    establishments = list(establishments)
+    ids = [e.pk for e in establishments]
+    names = {e.pk: e.name for e in establishments}
+    codes = [str(c).upper() for c in codes]
+    if not ids or not codes:
+        return []
+    blocks = []
+    refused = list(
+        DossierDomain.objects.filter(
+            status=DomainStatus.REFUSED, domain_code__in=codes, dossier__members__establishment_id__in=ids
+        )
+        .values_list("dossier__members__establishment_id", "domain_code", "decided_at", "refusal_kind")
+        .order_by()
+    )
+    latest = {}
+    if refused:
+        delay = calendar.programme_delay(calendar.RECANDIDACY)
+        for establishment_id, code, decided_at, kind in refused:
+            if decided_at is None:
+                continue
+            refused_on = timezone.localdate(decided_at)
+            allowed = recandidacy_allowed_from(refused_on, kind, delay)
+            key = (establishment_id, code)
+            if today < allowed and (key not in latest or latest[key][2] < allowed):
+                latest[key] = (refused_on, kind, allowed)
+    for (establishment_id, code), (refused_on, kind, allowed) in sorted(
+        latest.items(), key=lambda item: (names[item[0][0]], item[0][1])
+    ):
+        message = recandidacy_message(code, refused_on, kind, allowed)
+        blocks.append(message if len(ids) == 1 else f"{names[establishment_id]} — {message}")
+    engaged = (
+        DossierDomain.objects.filter(domain_code__in=codes, dossier__members__establishment_id__in=ids)
+        .exclude(status=DomainStatus.REFUSED)
+        .exclude(dossier__status__in=ENDED_DOSSIER_STATUSES)
+    )
+    if exclude_dossier is not None:
+        engaged = engaged.exclude(dossier_id=exclude_dossier.pk)
+    for establishment_id, code, reference in engaged.values_list(
+        "dossier__members__establishment_id", "domain_code", "dossier__reference"
+    ).order_by("domain_code", "dossier__reference"):
+        blocks.append(f"{names[establishment_id]} est déjà candidat sur le domaine {code} dans le dossier {reference}.")
+    return blocks
+
+
+def dossier_application(dossier):
+    """The dossier as the eligibility rules read an application (§5.3.1): its domains, the software vendors of its
+    domains, and — for a GHT dossier, filed by the support establishment — validated by the support."""
+    from funding.eligibility.selectors import Application
+
+    domains = list(dossier.domains.all())
+    vendors = tuple({v.pk: v for d in domains for v in d.vendors.all()}.values())
+    return Application(
+        domains=frozenset(d.domain_code for d in domains), vendors=vendors, validated_by_support=dossier.is_ght_dossier
+    )
+
+
+def dossier_eligibility(dossier, members, *, today=None) -> dict | None:
+    """{establishment id: {domain: Verdict}} for the candidates and the dossier's domains (§5.3.1), constant number
+    of queries; None while the indicator catalogue is not loaded."""
+    from funding.eligibility.selectors import eligibility_for_establishments
+
+    try:
+        return eligibility_for_establishments(members, application=dossier_application(dossier), today=today)
+    except CatalogueVersion.DoesNotExist:
+        return None
+
+
+def eligibility_blockers(dossier, members, verdicts) -> list[str]:
+    """The reasons that make a candidate not eligible to apply on a domain of the dossier, one line each."""
+    blockers = []
+    codes = sorted(d.domain_code for d in dossier.domains.all())
+    for member in members:
+        for code in codes:
+            verdict = verdicts[member.pk][code]
+            if not verdict.eligible_to_apply:
+                blockers += [
+                    f"{member.name} — {code} : {reason.message}"
+                    for reason in verdict.reasons if reason.effect == Effect.INELIGIBLE
+                ]
+    return blockers
+
+
+# --- What the user may do ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Abilities:
+    manage: bool  # the region's ARS
+    file: bool  # the establishment's director (GHT: the support establishment)
+    prepare: bool
+    close: bool
+
+
+def abilities_of(user, dossier) -> Abilities:
+    return Abilities(
+        manage=permissions.can_manage_region_money(user, dossier.region),
+        file=permissions.can_file_dossier(user, dossier.establishment),
+        prepare=permissions.can_prepare_dossier(user, dossier.establishment),
+        close=permissions.can_close_dossier(user, dossier),
+    )
+
+
+def dossier_actions(abilities: Abilities, dossier) -> list[str]:
+    """The state machine's actions on the dossier (`allowed_dossier_actions`) the user may take."""
+    allowed = {
+        "initialise": abilities.manage,
+        "transmit": abilities.file,
+        "start_review": abilities.manage,
+        "close": abilities.close,
+    }
+    return [a for a in allowed_dossier_actions(dossier.status) if a not in AUTOMATIC_ACTIONS and allowed.get(a)]
+
+
+def domain_actions(abilities: Abilities, dossier, domain) -> list[str]:
+    """The state machine's actions on a domain (`allowed_domain_actions`) the user may take, plus the seed payment
+    (not a change of state: `seed_paid_at`)."""
+    allowed = {
+        "select": abilities.manage,
+        "refuse": abilities.manage,
+        "reach_targets": abilities.file or abilities.manage,
+        "notify_usage": abilities.manage,
+        "pay_usage": abilities.manage,
+    }
+    actions = [a for a in allowed_domain_actions(domain.status, dossier.status) if allowed.get(a)]
+    if (
+        abilities.manage and dossier.status == DossierStatus.IN_PROGRESS and domain.status in SEED_PAYABLE_STATUSES
+        and domain.seed_amount > 0 and domain.seed_paid_at is None
+    ):
+        actions.insert(0, "pay_seed")
+    return actions
+
+
+# --- The page ------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DomainLine:
+    domain: DossierDomain
+    actions: list
+    verdicts: list = field(default_factory=list)  # [(establishment, Verdict)]
+    recandidacy_from: datetime.date | None = None
+
+    @property
+    def usage_amount(self):
+        from .rules import usage_amount
+
+        if self.domain.usage_amount is not None:
+            return self.domain.usage_amount
+        return usage_amount(self.domain.total_amount, self.domain.seed_amount)
+
+
+@dataclass
+class DossierPage:
+    dossier: Dossier
+    members: list
+    lines: list
+    actions: list
+    abilities: Abilities
+    total: Decimal
+    eligibility_available: bool
+    blockers: list
+    recandidacy_blocks: list
+    review_deadline: datetime.date | None
+    initialisation_deadline: datetime.date | None
+    history: list
+    letters: list
+
+
+def _history(dossier) -> list:
+    domain_ids = [str(d.pk) for d in dossier.domains.all()]
+    records = list(
+        AuditRecord.objects.filter(
+            Q(object_type="funding.dossier", object_id=str(dossier.pk))
+            | Q(object_type="funding.dossierdomain", object_id__in=domain_ids)
+        ).order_by("-id")[:HISTORY_LIMIT]
+    )
+    for record in records:
+        record.action_label = ACTION_LABELS.get(record.action, record.action)
+    return records
+
+
+def dossier_page(user, dossier, *, today=None) -> DossierPage:
+    """Everything the dossier's page shows, for `user` (the dossier comes from `dossier_for_reading`)."""
+    today = today or timezone.localdate()
+    members = members_of(dossier)
+    abilities = abilities_of(user, dossier)
+    domains = list(dossier.domains.all())
+    # §5.3.1 eligibility matters until the decision: shown while the dossier is prepared, transmitted or reviewed.
+    before_decision = dossier.status in EDITABLE_STATUSES | OPEN_FOR_DECISION
+    verdicts = dossier_eligibility(dossier, members, today=today) if members and domains and before_decision else None
+    delays = calendar.programme_delays()
+    recandidacy = delays.get(calendar.RECANDIDACY)
+    lines = []
+    for domain in domains:
+        line = DomainLine(domain=domain, actions=domain_actions(abilities, dossier, domain))
+        if verdicts is not None and domain.status == DomainStatus.PENDING:
+            line.verdicts = [(m, verdicts[m.pk][domain.domain_code]) for m in members]
+        if domain.status == DomainStatus.REFUSED and domain.decided_at and recandidacy is not None:
+            line.recandidacy_from = recandidacy_allowed_from(
+                timezone.localdate(domain.decided_at), domain.refusal_kind, recandidacy
+            )
+        lines.append(line)
+    blocks = []
+    if dossier.status in EDITABLE_STATUSES and members and domains:
+        blocks = recandidacy_blocks(members, [d.domain_code for d in domains], today, exclude_dossier=dossier)
+    deadline = None
+    if dossier.transmitted_at and dossier.status in (DossierStatus.TRANSMITTED, DossierStatus.UNDER_REVIEW):
+        if calendar.ARS_DECISION in delays:
+            deadline = review_deadline(timezone.localdate(dossier.transmitted_at), delays[calendar.ARS_DECISION])
+    initialisation = None
+    if dossier.status == DossierStatus.INITIALISATION_REQUESTED and dossier.initialisation_requested_at:
+        if calendar.ARS_INITIALISATION in delays:
+            initialisation = initialisation_deadline(
+                timezone.localdate(dossier.initialisation_requested_at), delays[calendar.ARS_INITIALISATION]
+            )
+    return DossierPage(
+        dossier=dossier,
+        members=members,
+        lines=lines,
+        actions=dossier_actions(abilities, dossier),
+        abilities=abilities,
+        total=sum((d.total_amount for d in domains), Decimal("0.00")),
+        eligibility_available=verdicts is not None or not before_decision,
+        blockers=eligibility_blockers(dossier, members, verdicts) if verdicts is not None and dossier.status in EDITABLE_STATUSES else [],
+        recandidacy_blocks=blocks,
+        review_deadline=deadline,
+        initialisation_deadline=initialisation,
+        history=_history(dossier),
+        letters=list(dossier.letters.all()),
+    )
+
+
+# --- Creation page -------------------------------------------------------------------------------------------------
+
+
+def establishments_for_new_dossier(user):
+    """The establishments the user may prepare a dossier for (its own; for a GHT support director, the support)."""
+    scope = permissions.scope_of(user)
+    if not (scope.establishment_ids or scope.ght_ids):
+        return []
+    candidates = Establishment.objects.filter(
+        Q(pk__in=scope.establishment_ids) | Q(ght_id__in=scope.ght_ids, supported_ght__isnull=False)
+    ).select_related("ght", "region").order_by("name")
+    return [e for e in candidates if permissions.can_prepare_dossier(user, e)]

@@ -1,0 +1,51 @@
+"""Writes of the dossier workflow (instruction §5.3.2 « Etape 2 », annexes 2, 3 and 4): one service per transition
+of the state machine declared in `funding.dossiers.states`; split by stage — filing and transmission
+(`filing`), the ARS's decisions (`decisions`), then payments, targets, usage funding and closure (`follow_up`).
+
+Every service: checks the permission (`hopen.permissions`), locks the dossier row first (`select_for_update`,
+then the domain row; the envelope is locked after them, inside `envelopes.services`), asks the state machine
+(`require_dossier_transition` / `require_domain_transition`: an impossible transition raises `TransitionRefused`,
+HTTP 409), checks its preconditions (a clear French `ApplicationError` otherwise), writes, records the audit
+trail in the same transaction (before → after), requests the letters of the decision
+(`funding.letters.services`) and notifies the establishment and the ARS (in-app now, e-mail after commit).
+
+Decisions documented here:
+- Re-candidacy (annex 4 §1) is checked per candidate establishment and domain, at creation and again at
+  transmission: a domain refused for that establishment cannot be presented again before
+  `funding.dossiers.rules.recandidacy_allowed_from`. An establishment cannot either present a domain already in
+  one of its dossiers that is neither refused nor closed.
+- Eligibility (§5.3.1) blocks the transmission when a candidate establishment is not eligible to apply on a domain
+  of the dossier. A GHT dossier is filed by the support establishment, so it counts as validated by it.
+- Seed funding (annex 2 §2, §5.1) is derogatory when a candidate establishment has not reached the HOP'EN
+  prerequisites; it then needs the Hôpital numérique prerequisites and the derogatory deadline not passed.
+- For a GHT dossier the domain's targets are reached when every candidate member has reached the prerequisites
+  and the domain's targets; the usage funding is then notified once, to the support establishment (annex 3 §2).
+- The usage funding is paid after the seed funding of the same domain, when there is one (annex 2 §2: « aucun
+  versement intermédiaire entre l'amorçage éventuel et l'atteinte des cibles »).
+"""
+
+from ..rules import DomainInput
+from ..states import TransitionRefused
+from .decisions import domain_refuse, domain_select
+from .filing import (
+    dossier_create,
+    dossier_initialise,
+    dossier_request_initialisation,
+    dossier_start_review,
+    dossier_transmit,
+    dossier_update,
+)
+from .follow_up import (
+    domain_notify_usage,
+    domain_record_seed_payment,
+    domain_record_targets_reached,
+    domain_record_usage_payment,
+    dossier_close,
+)
+
+__all__ = [
+    "DomainInput", "TransitionRefused", "dossier_create", "dossier_request_initialisation", "dossier_initialise",
+    "dossier_update", "dossier_transmit", "dossier_start_review", "domain_select", "domain_refuse",
+    "domain_record_seed_payment", "domain_record_targets_reached", "domain_notify_usage",
+    "domain_record_usage_payment", "dossier_close",
+]

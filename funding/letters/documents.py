@@ -1,0 +1,234 @@
+"""The content of a dossier's letters, rendered as PDF (WeasyPrint) by `render_letter_pdf`.
+
+`letter_context` builds the document from the dossier and its domains: selection letter (annex 4 §1: selected
+domains, refused domains and their reasons), seed funding decision (annex 2 §2, §5.1 derogatory seed), usage
+funding notification (annex 2 §2: total − seed, per domain), refund claim (annex 2 §2 prerequisites deadline,
+annex 4 audits) and the funding agreement skeleton the ARS completes (annex 4 §2, reviews annex 4 §3). For a GHT
+dossier the amounts are listed per candidate member and paid to the support establishment (annex 3 §2).
+
+Amounts and dates are written the French way by `hopen.formatting` (« 1 234 567,89 € », « 25 novembre 2026 »).
+"""
+
+import logging
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from funding.calendar import RECANDIDACY, programme_delays
+from funding.dossiers import rules as dossier_rules
+from funding.dossiers.models import ClosureKind, DomainStatus, Dossier, DossierDomain, RefusalKind
+from funding.eligibility.selectors import derogatory_deadline
+from hopen.formatting import french_date, french_euros
+from indicators.models import GroupKind, IndicatorGroup
+
+from .models import LetterKind
+
+# WeasyPrint logs every layout step at INFO: keep the worker's log for what we do.
+logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
+
+TEMPLATE_DIR = "funding/letters"
+SELECTED_STATUSES = (
+    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
+)
+REFUND_EVENT_PREFIX = "refund:"
+
+
+def render_letter_pdf(letter) -> bytes:
+    """The letter as a PDF document (A4, WeasyPrint)."""
+    from weasyprint import HTML
+
+    return HTML(string=render_letter_html(letter)).write_pdf()
+
+
+def render_letter_html(letter) -> str:
+    return render_to_string(f"{TEMPLATE_DIR}/{letter.kind}.html", letter_context(letter))
+
+
+# --- Content ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ShareRow:
+    """Annex 3 §2: one candidate establishment's flat amount in a GHT dossier's domain."""
+
+    name: str
+    finess: str
+    amount: str
+
+
+@dataclass
+class DomainRow:
+    code: str
+    label: str
+    status: str
+    total: str
+    seed: str
+    usage: str
+    target_deadline: str
+    has_seed: bool = False
+    is_derogatory: bool = False
+    decided_on: str = ""
+    reason: str = ""
+    refusal_kind: str = ""
+    refused_for_silence: bool = False
+    financial_refusal: bool = False
+    recandidacy_from: str = ""
+    shares: list[ShareRow] = field(default_factory=list)
+
+
+def usage_amount_of(domain) -> Decimal:
+    """Annex 2 §2: the usage funding of a domain is its total minus the seed already granted."""
+    if domain.usage_amount is not None:
+        return domain.usage_amount
+    return dossier_rules.usage_amount(domain.total_amount, domain.seed_amount)
+
+
+def domain_labels(programme_code: str = "HOPEN") -> dict[str, str]:
+    """D1–D7 labels from the catalogue in force (annex 1); empty when no catalogue is loaded."""
+    return dict(
+        IndicatorGroup.objects.filter(
+            catalogue__programme__code=programme_code, catalogue__is_current=True, kind=GroupKind.DOMAIN
+        ).values_list("code", "label")
+    )
+
+
+def ars_place(address: str) -> str:
+    """The town of the ARS's address (« 59000 Lille » → « Lille »), printed before the date; "" if unknown."""
+    for line in reversed([line.strip() for line in (address or "").splitlines() if line.strip()]):
+        match = re.match(r"^(?:CS\s*\d+\s+)?\d{5}\s+(.+?)(?:\s+cedex(?:\s*\d+)?)?$", line, flags=re.IGNORECASE)
+        if match:
+            return match.group(1).strip()
+    return ""
+
+
+def _domain_row(domain, labels, recandidacy_delay=None) -> DomainRow:
+    is_refused = domain.status == DomainStatus.REFUSED
+    recandidacy_from = ""
+    if is_refused and domain.decided_at and domain.refusal_kind and recandidacy_delay is not None:
+        refused_on = timezone.localtime(domain.decided_at).date()
+        recandidacy_from = french_date(
+            dossier_rules.recandidacy_allowed_from(refused_on, domain.refusal_kind, recandidacy_delay)
+        )
+    return DomainRow(
+        code=domain.domain_code,
+        label=labels.get(domain.domain_code, ""),
+        status=domain.get_status_display(),
+        total=french_euros(domain.total_amount),
+        seed=french_euros(domain.seed_amount),
+        usage=french_euros(usage_amount_of(domain)),
+        target_deadline=french_date(domain.target_deadline),
+        has_seed=domain.seed_amount > 0,
+        is_derogatory=domain.seed_is_derogatory,
+        decided_on=french_date(domain.decided_at) if domain.decided_at else "",
+        reason=domain.decision_reason if is_refused else "",
+        refusal_kind=domain.get_refusal_kind_display() if is_refused and domain.refusal_kind else "",
+        refused_for_silence=domain.refused_for_silence,
+        financial_refusal=is_refused and domain.refusal_kind == RefusalKind.FINANCIAL,
+        recandidacy_from=recandidacy_from,
+        shares=[
+            ShareRow(name=share.establishment.name, finess=share.establishment.finess, amount=french_euros(share.amount))
+            for share in sorted(domain.shares.all(), key=lambda s: (s.establishment.name, s.establishment.finess))
+        ],
+    )
+
+
+def _sum(values) -> str:
+    return french_euros(sum(values, Decimal("0")))
+
+
+def letter_context(letter) -> dict:
+    """Everything the templates print, already formatted (the templates hold no arithmetic)."""
+    dossier = (
+        Dossier.objects.select_related(
+            "programme", "region", "establishment", "establishment__legal_entity", "ght", "ght__support",
+        )
+        .prefetch_related("members__establishment")
+        .get(pk=letter.dossier_id)
+    )
+    domains = list(
+        DossierDomain.objects.filter(dossier=dossier)
+        .prefetch_related("shares__establishment")
+        .order_by("domain_code")
+    )
+    labels = domain_labels(dossier.programme.code)
+    recandidacy_delay = programme_delays(dossier.programme.code).get(RECANDIDACY)  # annex 4 §1: six months
+    rows = {domain.pk: _domain_row(domain, labels, recandidacy_delay) for domain in domains}
+    region = dossier.region
+    members = sorted(
+        (member.establishment for member in dossier.members.all()), key=lambda e: (e.name, e.finess)
+    )
+    context = {
+        "letter": letter,
+        "kind_label": letter.get_kind_display(),
+        "dossier": dossier,
+        "establishment": dossier.establishment,
+        "is_ght": dossier.is_ght_dossier,
+        "ght": dossier.ght,
+        "members": members,
+        "ars": {
+            "name": region.ars_name,
+            "address_lines": [line.strip() for line in region.ars_address.splitlines() if line.strip()],
+            "place": ars_place(region.ars_address),
+            "region": region.name,
+        },
+        "letter_date": french_date(letter.requested_at),
+        "transmitted_on": french_date(dossier.transmitted_at) if dossier.transmitted_at else "",
+        "derogatory_deadline": french_date(derogatory_deadline()),
+        "selected": [rows[d.pk] for d in domains if d.status in SELECTED_STATUSES],
+        "refused": [rows[d.pk] for d in domains if d.status == DomainStatus.REFUSED],
+        "pending": [rows[d.pk] for d in domains if d.status == DomainStatus.PENDING],
+        "domain_count": len(domains),
+    }
+    selected = [d for d in domains if d.status in SELECTED_STATUSES]
+    context["selected_totals"] = {
+        "total": _sum(d.total_amount for d in selected),
+        "seed": _sum(d.seed_amount for d in selected),
+        "usage": _sum(usage_amount_of(d) for d in selected),
+    }
+    context["any_derogatory"] = any(d.seed_is_derogatory and d.seed_amount > 0 for d in selected)
+    context["any_seed"] = any(d.seed_amount > 0 for d in selected)
+    domain = next((d for d in domains if d.pk == letter.domain_id), None)
+    if domain is not None:
+        context["domain"] = rows[domain.pk]
+        context["targets_reached_on"] = french_date(domain.targets_reached_at) if domain.targets_reached_at else ""
+        context["usage_notified_on"] = french_date(domain.usage_notified_at) if domain.usage_notified_at else ""
+    if letter.kind == LetterKind.REFUND_CLAIM:
+        context.update(_refund_context(letter, dossier, domains, labels))
+    return context
+
+
+def _refund_context(letter, dossier, domains, labels) -> dict:
+    """Annex 2 §2 (prerequisites not reached at the deadline: seed) and annex 4 (audit failure: seed and usage):
+    the claimed ledger entry, what to refund and to whom."""
+    from envelopes.models import LedgerEntry, Pot
+
+    entry_id = letter.event_key.removeprefix(REFUND_EVENT_PREFIX)
+    entries = list(
+        LedgerEntry.objects.select_related("establishment", "dossier_domain").filter(pk=int(entry_id))
+    )
+    if not entries:
+        raise ValueError(f"Le courrier {letter.reference} documente une écriture absente ({letter.event_key}).")
+    debtor = entries[0].establishment or dossier.establishment
+    audit_failure = dossier.closure_kind == ClosureKind.AUDIT_FAILURE
+    return {
+        "claims": [
+            {
+                "domain": entry.dossier_domain.domain_code if entry.dossier_domain_id else "",
+                "domain_label": labels.get(entry.dossier_domain.domain_code, "") if entry.dossier_domain_id else "",
+                "pot": "Amorçage (FMESPP)" if entry.pot == Pot.SEED else "Financement à l'usage",
+                "amount": french_euros(entry.amount),
+                "on": french_date(entry.effective_on),
+                "reason": entry.label,
+            }
+            for entry in entries
+        ],
+        "claim_total": _sum(entry.amount for entry in entries),
+        "claim_reason": entries[0].label,
+        "claim_date": french_date(entries[0].effective_on),
+        "debtor": debtor,
+        "audit_failure": audit_failure,
+        "closure_reason": dossier.closure_reason,
+    }
