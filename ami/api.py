@@ -24,7 +24,6 @@ from rest_framework.views import APIView
 from funding.selectors import amount_grid
 from hopen import permissions
 from hopen.exceptions import ApplicationError, PermissionRefused
-from indicators.models import Programme
 
 from . import exports, selectors
 from .forms_ars import filtered_pre_candidatures
@@ -46,7 +45,12 @@ ERRORS_403 = OpenApiResponse(description="Lecture seule (ARS, DGOS), ou rôle sa
 ERRORS_404 = OpenApiResponse(description="Établissement ou pré-candidature introuvable ou hors de votre périmètre.")
 FINESS = OpenApiParameter("finess", str, OpenApiParameter.PATH, description="Numéro FINESS géographique (ET).")
 PRE_CANDIDATURE_ID = OpenApiParameter("id", int, OpenApiParameter.PATH, description="Identifiant de la pré-candidature.")
+PROGRAMME = OpenApiParameter(
+    "programme", str, description="Code du programme (`GET /api/v1/programmes/`) ; par défaut, celui de la session ou "
+    "le programme par défaut. Code inconnu : 404.",
+)
 LIST_FILTERS = [
+    PROGRAMME,
     OpenApiParameter("region", str, description="Code INSEE de région (DGOS ; une ARS ne voit que la sienne)."),
     OpenApiParameter("domain", str, enum=[code for code, _ in DOMAIN_CODES], description="Domaine demandé."),
     OpenApiParameter("decision", str, enum=Decision.values, description="Décision de l'ARS sur ce domaine."),
@@ -169,12 +173,13 @@ def _pre_candidatures():
     ).prefetch_related("domains__decided_by")
 
 
-def _pre_candidature_of(establishment):
-    """The establishment's HOP'EN pre-candidature; an unsaved empty one when it has none (a read writes nothing)."""
-    found = _pre_candidatures().filter(establishment=establishment, programme__code=selectors.HOPEN).first()
+def _pre_candidature_of(establishment, programme):
+    """The establishment's pre-candidature on the request's programme; an unsaved empty one when it has none (a read
+    writes nothing)."""
+    found = _pre_candidatures().filter(establishment=establishment, programme=programme).first()
     if found is not None:
         return found
-    return PreCandidature(establishment=establishment, programme=Programme.objects.get(code=selectors.HOPEN))
+    return PreCandidature(establishment=establishment, programme=programme)
 
 
 def _require_browse(user):
@@ -187,7 +192,7 @@ def _require_browse(user):
 
 class EstablishmentPreCandidatureApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="establishment_ami_read", parameters=[FINESS],
+        tags=[TAG], operation_id="establishment_ami_read", parameters=[FINESS, PROGRAMME],
         summary="Pré-candidature AMI de l'établissement",
         description="Les quatre sections de l'onglet (annexe 5), les éléments complémentaires, le dépôt et les "
         "décisions de l'ARS par domaine. `id` vaut null tant que l'établissement n'a rien saisi.",
@@ -195,10 +200,10 @@ class EstablishmentPreCandidatureApi(APIView):
     )
     def get(self, request, finess):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        return Response(PreCandidatureSerializer(_pre_candidature_of(establishment)).data)
+        return Response(PreCandidatureSerializer(_pre_candidature_of(establishment, request.programme)).data)
 
     @extend_schema(
-        tags=[TAG], operation_id="establishment_ami_save", parameters=[FINESS],
+        tags=[TAG], operation_id="establishment_ami_save", parameters=[FINESS, PROGRAMME],
         summary="Enregistrer la pré-candidature (établissement)",
         description="Remplace la saisie (domaines compris) tant que la pré-candidature n'est pas validée. Réservé "
         "aux utilisateurs de l'établissement : « modifiables uniquement par lui » (annexe 5).",
@@ -211,24 +216,26 @@ class EstablishmentPreCandidatureApi(APIView):
             raise PermissionRefused(WRITE_REFUSED)
         data = PreCandidatureInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        saved = pre_candidature_save(establishment=establishment, data=data.input(), by=request.user)
+        saved = pre_candidature_save(
+            establishment=establishment, programme=request.programme, data=data.input(), by=request.user
+        )
         return Response(PreCandidatureSerializer(_pre_candidatures().get(pk=saved.pk)).data)
 
 
 class EstablishmentPreCandidatureValidateApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="establishment_ami_validate", parameters=[FINESS],
+        tags=[TAG], operation_id="establishment_ami_validate", parameters=[FINESS, PROGRAMME],
         summary="Valider la pré-candidature (direction, puis établissement support du GHT)",
         description="En préparation : validation par la direction de l'établissement ; un membre public d'un GHT "
         "attend ensuite la validation du directeur de l'établissement support, qui valide par ce même point "
-        "d'entrée (§5.3.2). Dépôt avant le 30/06/2019 : dans les délais ; jusqu'au 31/12/2021 : tardif ; "
-        "ensuite refusé.",
+        "d'entrée (§5.3.2). Pendant la fenêtre de l'AMI du programme : dans les délais ; pendant celle des "
+        "candidatures tardives : tardif ; en dehors : refusé (400, `reasons`), rien n'est écrit.",
         request=None,
         responses={200: PreCandidatureSerializer, 400: ERRORS_400, 403: ERRORS_403, 404: ERRORS_404},
     )
     def post(self, request, finess):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        pre_candidature = _pre_candidatures().filter(establishment=establishment, programme__code=selectors.HOPEN).first()
+        pre_candidature = _pre_candidatures().filter(establishment=establishment, programme=request.programme).first()
         if pre_candidature is None:
             if not permissions.can_enter_establishment_data(request.user, establishment):
                 raise PermissionRefused("Seul l'établissement valide sa pré-candidature.")
@@ -298,7 +305,9 @@ def _export(request, fmt):
     else:
         codes = [region.code for region in selectors.regions_browsable_by(request.user)]
     filename = exports.export_filename("ami-pre-candidatures", codes)
-    return exports.pre_candidatures_export(fmt, selectors.export_rows(pre_candidatures, ami_filters), amount_grid(), filename)
+    return exports.pre_candidatures_export(
+        fmt, selectors.export_rows(pre_candidatures, ami_filters), amount_grid(request.programme), filename
+    )
 
 
 class PreCandidatureExportCsvApi(APIView):

@@ -8,11 +8,13 @@ from django import forms
 from indicators.periods import semesters_between
 
 from .models import DOMAIN_CODES, Position
+from .rules import semesters_offered
 from .services import DomainChoice, PreCandidatureInput, input_errors
 
 DOMAINS = [code for code, _ in DOMAIN_CODES]
 YES_NO = [("", "Non renseigné"), ("yes", "Oui"), ("no", "Non")]
 OUT_OF_CALENDAR = "(hors calendrier)"
+PAST = "(semestre passé)"
 
 
 def semester_label(label: str) -> str:
@@ -21,8 +23,13 @@ def semester_label(label: str) -> str:
     return f"{year} semestre {half}" if half else label
 
 
-def semester_choices(semester_range, empty_label: str) -> list:
-    return [("", empty_label)] + [(s, semester_label(s)) for s in semesters_between(semester_range.first, semester_range.last)]
+def semester_choices(semesters, empty_label: str) -> list:
+    return [("", empty_label)] + [(s, semester_label(s)) for s in semesters]
+
+
+def offered(semester_range, day) -> list:
+    """Annex 5 ranges, without the semesters already past on `day`; none when `day` is None (window closed)."""
+    return [] if day is None else semesters_offered(semester_range.first, semester_range.last, day)
 
 
 class AmountField(forms.Field):
@@ -79,15 +86,21 @@ class PreCandidatureForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
     )
 
-    def __init__(self, *args, programme, prerequisites_range, domain_range, **kwargs):
+    def __init__(self, *args, programme, prerequisites_range, domain_range, offered_on, **kwargs):
+        """`offered_on`: the day the semesters are offered for (those not already past); None while the AMI window is
+        closed: no semester is offered and every field is read-only (§5.3.2 « Etape 1 »)."""
         super().__init__(*args, **kwargs)
         self.programme = programme
         self.prerequisites_range = prerequisites_range
         self.domain_range = domain_range
-        prerequisite_choices = semester_choices(prerequisites_range, "Non renseignée")
-        self.fields["hn_prerequisites_forecast"].widget.choices = prerequisite_choices
-        self.fields["hopen_prerequisites_forecast"].widget.choices = prerequisite_choices
-        domain_choices = semester_choices(domain_range, "Pas de candidature")
+        self.read_only = offered_on is None
+        self.fields["hopen_prerequisites_forecast"].label = f"Période prévisionnelle d'atteinte des prérequis {programme.name}"
+        self.prerequisite_semesters = offered(prerequisites_range, offered_on)
+        self.domain_semesters = offered(domain_range, offered_on)
+        prerequisite_choices = semester_choices(self.prerequisite_semesters, "Non renseignée")
+        self.fields["hn_prerequisites_forecast"].widget.choices = list(prerequisite_choices)
+        self.fields["hopen_prerequisites_forecast"].widget.choices = list(prerequisite_choices)
+        domain_choices = semester_choices(self.domain_semesters, "Pas de candidature")
         ranks = [("", "—")] + [(str(i), str(i)) for i in range(1, len(DOMAINS) + 1)]
         for code in DOMAINS:
             self.fields[f"{code}_semester"] = forms.CharField(
@@ -101,10 +114,10 @@ class PreCandidatureForm(forms.Form):
                 label=f"{code} — planning et périodes d'observation", required=False,
                 widget=forms.Textarea(attrs={"rows": 2}),
             )
-        if self.is_bound:
-            self._keep_unknown_choices()
+        self._keep_unknown_choices()
         self.domain_errors = []
         for field in self.fields.values():
+            field.disabled = self.read_only
             if isinstance(field.widget, forms.RadioSelect):
                 continue
             field.widget.attrs["class"] = "fr-select" if isinstance(field.widget, forms.Select) else "fr-input"
@@ -121,15 +134,23 @@ class PreCandidatureForm(forms.Form):
                 widget.attrs["aria-describedby"] = f"ami-{name}-erreurs"
 
     def _keep_unknown_choices(self):
-        """A value outside the calendar stays selected (marked), so that nothing typed is lost on an error."""
+        """A value not offered stays selected (marked), so that nothing typed (or saved) is lost or hidden: a typed
+        value on an error, a saved value whose semester has passed or while the window is closed."""
         names = ["hn_prerequisites_forecast", "hopen_prerequisites_forecast"] + [f"{c}_semester" for c in DOMAINS]
         names += [f"{c}_priority" for c in DOMAINS]
         for name in names:
-            value = (self.data.get(self.add_prefix(name)) or "").strip()
+            source = self.data.get(self.add_prefix(name)) if self.is_bound else self.initial.get(name)
+            value = (source or "").strip()
             widget = self.fields[name].widget
             if value and value not in {choice for choice, _ in widget.choices}:
-                marker = "(rang invalide)" if name.endswith("_priority") else OUT_OF_CALENDAR
-                widget.choices = list(widget.choices) + [(value, f"{value} {marker}")]
+                marker = "(rang invalide)" if name.endswith("_priority") else self._marker(name, value)
+                widget.choices = list(widget.choices) + [(value, f"{value} {marker}".strip())]
+
+    def _marker(self, name, value) -> str:
+        if self.read_only:  # the window is closed: the saved value is shown as it is
+            return ""
+        semester_range = self.prerequisites_range if name.endswith("_forecast") else self.domain_range
+        return PAST if value in semesters_between(semester_range.first, semester_range.last) else OUT_OF_CALENDAR
 
     # --- the domain rows, for the template -----------------------------------------------------------------------
 
@@ -200,25 +221,30 @@ class PreCandidatureForm(forms.Form):
         return choices
 
     def _check_semesters(self, cleaned):
-        """Annex 5: the choices offered are the calendar's ranges; a value from elsewhere is named and refused."""
-        prerequisites = semesters_between(self.prerequisites_range.first, self.prerequisites_range.last)
-        domains = semesters_between(self.domain_range.first, self.domain_range.last)
+        """Annex 5: the choices offered are the calendar's ranges, from the current semester on; a value from
+        elsewhere is named and refused."""
         for name in ("hn_prerequisites_forecast", "hopen_prerequisites_forecast"):
             value = (cleaned.get(name) or "").strip()
-            if value and value not in prerequisites:
-                self.add_error(
-                    name,
-                    f"Semestre « {value} » hors du calendrier : choisissez entre "
-                    f"{semester_label(self.prerequisites_range.first)} et {semester_label(self.prerequisites_range.last)}.",
-                )
+            if value and value not in self.prerequisite_semesters:
+                self.add_error(name, self._semester_error("Semestre", value, self.prerequisites_range, self.prerequisite_semesters))
         for code in DOMAINS:
             value = (cleaned.get(f"{code}_semester") or "").strip()
-            if value and value not in domains and f"{code}_semester" not in self.errors:
+            if value and value not in self.domain_semesters and f"{code}_semester" not in self.errors:
                 self.add_error(
-                    f"{code}_semester",
-                    f"{code} : semestre « {value} » hors du calendrier : choisissez entre "
-                    f"{semester_label(self.domain_range.first)} et {semester_label(self.domain_range.last)}.",
+                    f"{code}_semester", self._semester_error(f"{code} : semestre", value, self.domain_range, self.domain_semesters)
                 )
+
+    @staticmethod
+    def _semester_error(prefix, value, semester_range, semesters) -> str:
+        if value in semesters_between(semester_range.first, semester_range.last) and semesters:
+            return (
+                f"{prefix} « {value} » passé : choisissez entre {semester_label(semesters[0])} et "
+                f"{semester_label(semesters[-1])}."
+            )
+        return (
+            f"{prefix} « {value} » hors du calendrier : choisissez entre {semester_label(semester_range.first)} et "
+            f"{semester_label(semester_range.last)}."
+        )
 
     def apply_errors(self, errors: dict):
         """Errors of the service, by field; those on the domains as a whole go above the domain rows."""

@@ -27,7 +27,7 @@ class AmiFilterForm(EstablishmentFilterForm):
     )
     late = forms.ChoiceField(
         label="Candidature tardive", required=False,
-        choices=[("", "Toutes"), (selectors.YES, "Tardives (après le 30/06/2019)"), (selectors.NO, "Dans les délais")],
+        choices=[("", "Toutes"), (selectors.YES, "Tardives (après la date limite de l'AMI)"), (selectors.NO, "Dans les délais")],
     )
 
     eligibility = forms.ChoiceField(
@@ -60,7 +60,9 @@ def filtered_pre_candidatures(request):
     """
     form, filters, establishments = filtered_establishments(request, AmiFilterForm)
     ami_filters = form.ami_filters()
-    return form, filters, ami_filters, selectors.pre_candidatures_matching(request.user, establishments, ami_filters)
+    return form, filters, ami_filters, selectors.pre_candidatures_matching(
+        request.user, establishments, ami_filters, programme=request.programme
+    )
 
 
 class DecisionForm(forms.Form):

@@ -14,22 +14,17 @@ from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
-from funding.loading_envelopes import load_regional_envelopes
+from funding.loading_envelopes import programme_envelope_table
 from funding.selectors import amount_grid
 from hopen import permissions
 from hopen.models import AuditRecord, Region, Role
-from indicators.models import ProgrammeDeadline
+from indicators.windows import ARS_PROGRAMMING, Window, programme_windows
 
 from . import programming
 from .models import Decision, FilingStatus, PreCandidature, PreCandidatureDomain
 
-HOPEN = "HOPEN"
 LIST_REFUSED = "Les pré-candidatures de la région sont réservées aux ARS et à la DGOS."
 PROGRAMMING_TRANSMITTED = "ami.programming_transmitted"
-PROGRAMMING_DEADLINE_CODE = "ars-programming-deadline"
-# §5.3.2: « L'ARS présente sa programmation pluriannuelle à la DGOS au plus tard le 30 août 2019 » — used when the
-# programme calendar (fixtures/programme_calendar.json) has no deadline of code PROGRAMMING_DEADLINE_CODE.
-DEFAULT_PROGRAMMING_DEADLINE = datetime.date(2019, 8, 30)
 
 # Filters of the lists (GET parameters shared by the page, the exports and the API).
 FILING_FILED, FILING_AWAITING, FILING_DRAFT, FILING_ALL = "filed", "awaiting_support", "draft", "all"
@@ -111,11 +106,11 @@ def _domain_condition(filters: AmiFilters, prefix="") -> Q:
     return condition
 
 
-def pre_candidatures_matching(user, establishments, filters: AmiFilters):
-    """The HOP'EN pre-candidatures of `establishments` (already filtered by the establishment form) inside the
-    user's AMI scope, filtered; ordered by establishment name. One query (plus one for the prefetched domains)."""
+def pre_candidatures_matching(user, establishments, filters: AmiFilters, *, programme):
+    """The pre-candidatures on `programme` of `establishments` (already filtered by the establishment form) inside
+    the user's AMI scope, filtered; ordered by establishment name. One query (plus one for the prefetched domains)."""
     queryset = PreCandidature.objects.filter(
-        programme__code=HOPEN,
+        programme=programme,
         establishment__in=establishments.filter(ami_establishment_filter(user)).values("pk"),
     )
     if filters.filing != FILING_ALL:
@@ -131,7 +126,7 @@ def pre_candidatures_matching(user, establishments, filters: AmiFilters):
             Exists(PreCandidatureDomain.objects.filter(_domain_condition(filters), pre_candidature=OuterRef("pk")))
         )
     if filters.eligibility in (ELIGIBLE, INELIGIBLE):
-        queryset = queryset.filter(pk__in=_pre_candidatures_by_eligibility(queryset, filters))
+        queryset = queryset.filter(pk__in=_pre_candidatures_by_eligibility(queryset, filters, programme))
     return queryset.select_related(
         "establishment__region", "establishment__ght", "establishment__combined_activity"
     ).prefetch_related(
@@ -142,7 +137,7 @@ def pre_candidatures_matching(user, establishments, filters: AmiFilters):
 ELIGIBLE, INELIGIBLE = "eligible", "ineligible"
 
 
-def _pre_candidatures_by_eligibility(queryset, filters: AmiFilters) -> list[int]:
+def _pre_candidatures_by_eligibility(queryset, filters: AmiFilters, programme) -> list[int]:
     """Ids of the pre-candidatures whose chosen domains (the filtered domain only, if any) are all eligible to apply
     (§5.3.1, `funding.eligibility.selectors`) — or, for "ineligible", of those with at least one that is not.
     A constant number of queries whatever the number of pre-candidatures."""
@@ -159,7 +154,7 @@ def _pre_candidatures_by_eligibility(queryset, filters: AmiFilters) -> list[int]
         if not filters.domain or domain_code == filters.domain:
             chosen.setdefault(pre_candidature_id, []).append(domain_code)
     establishments = Establishment.objects.filter(pk__in={e for _, e in rows}).only("pk", "status", "ght_id")
-    verdicts = eligibility_for_establishments(establishments)
+    verdicts = eligibility_for_establishments(establishments, programme=programme)
     wanted = filters.eligibility == ELIGIBLE
     return [
         pk
@@ -333,13 +328,14 @@ PROGRAMMING_FIELDS = (
 )
 
 
-def programming_domains(user, region=None):
-    """§5.3.2 programming: the pre-selected domains of filed pre-candidatures in the user's AMI scope (one region
-    if given), « classés par FINESS » then by domain. A values() queryset: one query however it is consumed."""
+def programming_domains(user, programme, region=None):
+    """§5.3.2 programming: the pre-selected domains of filed pre-candidatures on `programme` in the user's AMI scope
+    (one region if given), « classés par FINESS » then by domain. A values() queryset: one query however it is
+    consumed."""
     queryset = PreCandidatureDomain.objects.filter(
         decision=Decision.PRESELECTED,
         pre_candidature__status=FilingStatus.FILED,
-        pre_candidature__programme__code=HOPEN,
+        pre_candidature__programme=programme,
         pre_candidature__establishment__in=permissions.establishments_readable_by(user)
         .filter(ami_establishment_filter(user))
         .values("pk"),
@@ -351,28 +347,29 @@ def programming_domains(user, region=None):
     ).values(*PROGRAMMING_FIELDS)
 
 
-def last_transmission(region):
-    """The latest « programmation transmise à la DGOS » audit record of the region, or None."""
+def last_transmission(region, programme):
+    """The latest « programmation transmise à la DGOS » audit record of the region for `programme`, or None.
+    Records written before programmes were data (no « programme » in their changes) are the default programme's."""
     if region is None:
         return None
+    of_programme = Q(changes__programme__1=programme.code)
+    if programme.is_default:
+        of_programme |= ~Q(changes__has_key="programme")
     return (
         AuditRecord.objects.filter(action=PROGRAMMING_TRANSMITTED, object_type="hopen.region", object_id=str(region.pk))
+        .filter(of_programme)
         .order_by("-id")
         .first()
     )
 
 
-def programming_deadline() -> datetime.date:
-    """§5.3.2 « au plus tard le 30 août 2019 », from the programme calendar when it holds it."""
-    day = (
-        ProgrammeDeadline.objects.filter(programme__code=HOPEN, code=PROGRAMMING_DEADLINE_CODE)
-        .values_list("date", flat=True)
-        .first()
-    )
-    return day or DEFAULT_PROGRAMMING_DEADLINE
+def programming_deadline(programme) -> Window | None:
+    """The ARS programming window of the programme's calendar (HOP'EN §5.3.2: « au plus tard le 30 août 2019 »),
+    None when the calendar does not declare one. One query."""
+    return programme_windows(programme).get(ARS_PROGRAMMING)
 
 
-# --- Regional envelopes (annex 2, read from the fixture: no query) ----------------------------------------------
+# --- Regional envelopes (the programme's table, annex 2 for HOP'EN: a field of the programme, no query) ----------
 
 
 @dataclass(frozen=True)
@@ -382,10 +379,12 @@ class EnvelopeRef:
     source: str
 
 
-def envelope_for(region_codes) -> EnvelopeRef:
+def envelope_for(programme, region_codes) -> EnvelopeRef:
     """Annex 2 §1: the envelope of one region, of several summed, or the national total when `region_codes` is
-    None."""
-    table = load_regional_envelopes()
+    None — from the programme's table (`Programme.regional_envelopes`); zero when the programme has none."""
+    table = programme_envelope_table(programme)
+    if table is None:
+        return EnvelopeRef(f"Aucune table d'enveloppes régionales pour le programme {programme.name}", 0, "")
     if region_codes is None:
         return EnvelopeRef("Total national (annexe 2)", table.total_envelope_keur, table.source)
     rows = [row for row in table.regions if row.region_code in set(region_codes)]
@@ -440,12 +439,12 @@ class ProgrammingSummary:
     without_amount: int
 
 
-def programming_summary(user, region=None, grid=None) -> ProgrammingSummary:
+def programming_summary(user, programme, region=None, grid=None) -> ProgrammingSummary:
     """Totals per domain and per year (seed / usage), balance between statuses and activities, over every
-    pre-selected domain — one streamed query (plus 2 for the grid when not given)."""
-    grid = grid or amount_grid()
+    pre-selected domain of `programme` — one streamed query (plus 2 for the grid when not given)."""
+    grid = grid or amount_grid(programme)
     plans, balance_lines, establishments, without_amount = [], [], set(), 0
-    for row in programming_domains(user, region).iterator(chunk_size=2000):
+    for row in programming_domains(user, programme, region).iterator(chunk_size=2000):
         line = programming_line(row, grid)
         establishments.add(row["pre_candidature__establishment_id"])
         if line.plan is None:

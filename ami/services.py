@@ -15,10 +15,11 @@ from hopen.audit import audit_record, diff, snapshot
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import Role, User
 from hopen.notifications import notify
-from indicators.models import Programme, ProgrammeDeadline, SemesterRange
+from indicators.models import Programme, SemesterRange
+from indicators.windows import AMI_FILING, WindowClosed, programme_windows
 
 from .models import Decision, FilingStatus, PreCandidature, PreCandidatureComment, PreCandidatureDomain, Position
-from .rules import Timeliness, filing_timeliness, priority_errors, semester_in_range
+from .rules import AmiFilingState, ami_filing_state, priority_errors, semester_in_range
 
 FIELDS = [
     "position", "hn_prerequisites_reached", "hn_prerequisites_forecast", "hopen_prerequisites_forecast",
@@ -96,16 +97,29 @@ def input_errors(programme: Programme, data: PreCandidatureInput) -> dict[str, l
     return errors
 
 
-def _programme():
-    return Programme.objects.get(code="HOPEN")
-
-
-def pre_candidature_of(establishment, programme=None) -> PreCandidature:
-    """The establishment's pre-candidature (created empty on first access: the tab always exists)."""
-    pre_candidature, _ = PreCandidature.objects.get_or_create(
-        establishment=establishment, programme=programme or _programme()
-    )
+def pre_candidature_of(establishment, programme) -> PreCandidature:
+    """The establishment's pre-candidature on `programme` (created empty on first access: the tab always exists)."""
+    pre_candidature, _ = PreCandidature.objects.get_or_create(establishment=establishment, programme=programme)
     return pre_candidature
+
+
+def filing_state(programme, day: datetime.date) -> AmiFilingState:
+    """§5.3.2 « Etape 1 »: the AMI windows of the programme on `day` (on time, late, or refused) — one query."""
+    windows = programme_windows(programme)
+    if AMI_FILING not in windows:
+        raise ApplicationError(
+            f"Le calendrier du programme {programme.name} ne déclare pas la fenêtre de dépôt des pré-candidatures : "
+            "l'administrateur doit la charger avec le programme."
+        )
+    return ami_filing_state(windows, day)
+
+
+def require_filing_open(programme, day: datetime.date, action: str) -> AmiFilingState:
+    """The filing state if a pre-candidature may be saved or filed on `day`; else `WindowClosed` (date, section)."""
+    state = filing_state(programme, day)
+    if not state.is_open:
+        raise WindowClosed(state.state, action)
+    return state
 
 
 def _domains_snapshot(pre_candidature):
@@ -115,12 +129,20 @@ def _domains_snapshot(pre_candidature):
     ]
 
 
+SAVE_ACTION = "Enregistrement de la pré-candidature"
+FILING_ACTION = "Dépôt de la pré-candidature"
+
+
 @transaction.atomic
-def pre_candidature_save(*, establishment, data: PreCandidatureInput, by) -> PreCandidature:
-    """Annex 5: « Les items sont renseignés par l'établissement et modifiables uniquement par lui »."""
+def pre_candidature_save(
+    *, establishment, programme: Programme, data: PreCandidatureInput, by, now: datetime.datetime | None = None
+) -> PreCandidature:
+    """Annex 5: « Les items sont renseignés par l'établissement et modifiables uniquement par lui »; only while the
+    AMI windows are open (§5.3.2 « Etape 1 »): a closed window refuses the draft too, nothing written."""
     if not permissions.can_enter_establishment_data(by, establishment):
         raise PermissionRefused("Seul l'établissement renseigne et modifie sa pré-candidature (annexe 5).")
-    programme = _programme()
+    now = now or timezone.now()
+    require_filing_open(programme, timezone.localdate(now), SAVE_ACTION)
     pre_candidature = PreCandidature.objects.select_for_update().get(pk=pre_candidature_of(establishment, programme).pk)
     if pre_candidature.status != FilingStatus.DRAFT:
         raise ApplicationError("La pré-candidature est déjà validée : elle ne peut plus être modifiée.")
@@ -131,7 +153,7 @@ def pre_candidature_save(*, establishment, data: PreCandidatureInput, by) -> Pre
     for name in FIELDS[:-2]:
         value = getattr(data, name)
         setattr(pre_candidature, name, value.strip() if isinstance(value, str) else value)
-    pre_candidature.updated_at = timezone.now()
+    pre_candidature.updated_at = now
     pre_candidature.full_clean(exclude=["establishment", "programme", "validated_by", "support_validated_by"])
     pre_candidature.save()
     pre_candidature.domains.all().delete()
@@ -145,22 +167,6 @@ def pre_candidature_save(*, establishment, data: PreCandidatureInput, by) -> Pre
     after = snapshot(pre_candidature, FIELDS) | {"domains": _domains_snapshot(pre_candidature)}
     audit_record(actor=by, action="pre_candidature.save", target=pre_candidature, changes=diff(before, after))
     return pre_candidature
-
-
-def _deadlines(programme):
-    dates = dict(ProgrammeDeadline.objects.filter(programme=programme).values_list("code", "date"))
-    return dates["ami-deadline"], dates["late-candidature-deadline"]
-
-
-def _check_timeliness(pre_candidature, day) -> Timeliness:
-    ami_deadline, late_deadline = _deadlines(pre_candidature.programme)
-    timeliness = filing_timeliness(day, ami_deadline, late_deadline)
-    if timeliness == Timeliness.REFUSED:
-        raise ApplicationError(
-            f"Le dépôt des pré-candidatures est clos depuis le {late_deadline:%d/%m/%Y} "
-            "(candidatures tardives admises jusqu'à cette date, instruction §5.3.2)."
-        )
-    return timeliness
 
 
 def _needs_support_validation(establishment) -> bool:
@@ -191,10 +197,10 @@ def _link(pre_candidature):
     return reverse("ami:tab", args=[pre_candidature.establishment.finess])
 
 
-def _file(pre_candidature, now, timeliness):
+def _file(pre_candidature, now, filing: AmiFilingState):
     pre_candidature.status = FilingStatus.FILED
     pre_candidature.filed_at = now
-    pre_candidature.is_late = timeliness == Timeliness.LATE
+    pre_candidature.is_late = filing.is_late
 
 
 @transaction.atomic
@@ -211,15 +217,15 @@ def pre_candidature_validate(*, pre_candidature: PreCandidature, by, now: dateti
         raise PermissionRefused("La validation revient au directeur de l'établissement.")
     if pre_candidature.status != FilingStatus.DRAFT:
         raise ApplicationError("La pré-candidature est déjà validée.")
+    filing = require_filing_open(pre_candidature.programme, timezone.localdate(now), FILING_ACTION)
     if not pre_candidature.domains.exists():
         raise ApplicationError("Choisissez au moins un domaine (avec son semestre prévisionnel) avant de valider.")
-    timeliness = _check_timeliness(pre_candidature, timezone.localdate(now))
     before = snapshot(pre_candidature, FIELDS)
     pre_candidature.validated_by, pre_candidature.validated_at = by, now
     if _needs_support_validation(establishment):
         pre_candidature.status = FilingStatus.AWAITING_SUPPORT
     else:
-        _file(pre_candidature, now, timeliness)
+        _file(pre_candidature, now, filing)
     pre_candidature.save()
     audit_record(actor=by, action="pre_candidature.validate", target=pre_candidature, changes=diff(before, snapshot(pre_candidature, FIELDS)))
     if pre_candidature.status == FilingStatus.AWAITING_SUPPORT:
@@ -251,10 +257,10 @@ def pre_candidature_validate_as_support(*, pre_candidature: PreCandidature, by, 
         raise PermissionRefused("Seul le directeur de l'établissement support du GHT valide cette pré-candidature.")
     if pre_candidature.status != FilingStatus.AWAITING_SUPPORT:
         raise ApplicationError("Cette pré-candidature n'attend pas la validation de l'établissement support.")
-    timeliness = _check_timeliness(pre_candidature, timezone.localdate(now))
+    filing = require_filing_open(pre_candidature.programme, timezone.localdate(now), FILING_ACTION)
     before = snapshot(pre_candidature, FIELDS)
     pre_candidature.support_validated_by, pre_candidature.support_validated_at = by, now
-    _file(pre_candidature, now, timeliness)
+    _file(pre_candidature, now, filing)
     pre_candidature.save()
     audit_record(
         actor=by, action="pre_candidature.validate_as_support", target=pre_candidature,
@@ -277,7 +283,7 @@ def can_decide(user, establishment) -> bool:
 def pre_candidature_decide(*, domain: PreCandidatureDomain, decision: str, reason: str, by) -> PreCandidatureDomain:
     """Per domain, the ARS pre-selects or rejects (reason mandatory on rejection); the establishment is notified."""
     domain = PreCandidatureDomain.objects.select_for_update(of=("self",)).select_related(
-        "pre_candidature__establishment"
+        "pre_candidature__establishment", "pre_candidature__programme"
     ).get(pk=domain.pk)
     establishment = domain.pre_candidature.establishment
     if not permissions.can_view_establishment(by, establishment):
@@ -298,7 +304,7 @@ def pre_candidature_decide(*, domain: PreCandidatureDomain, decision: str, reaso
     label = "présélectionné" if decision == Decision.PRESELECTED else f"non retenu ({domain.decision_reason})"
     notify(
         recipients=_establishment_users(establishment),
-        message=f"AMI HOP'EN — domaine {domain.domain_code} de {establishment.name} : {label} par l'ARS.",
+        message=f"AMI {domain.pre_candidature.programme.name} — domaine {domain.domain_code} de {establishment.name} : {label} par l'ARS.",
         link=_link(domain.pre_candidature),
     )
     return domain

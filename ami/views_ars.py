@@ -86,7 +86,7 @@ def ars_list(request):
     the balance between statuses and activities the instruction recommends."""
     _require_browse(request.user)
     form, filters, ami_filters, pre_candidatures = filtered_pre_candidatures(request)
-    grid = amount_grid()
+    grid = amount_grid(request.programme)
     page = Paginator(pre_candidatures, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for pre_candidature in page.object_list:
@@ -111,8 +111,9 @@ def ars_list(request):
     totals = programming.estimate_totals(estimates)
     preselected_totals = programming.estimate_totals(preselected)
     region_codes = _region_codes(request.user, filters)
-    envelope = selectors.envelope_for(region_codes)
+    envelope = selectors.envelope_for(request.programme, region_codes)
     context = {
+        "programme": request.programme,
         "form": form,
         "page": page,
         "rows": rows,
@@ -148,7 +149,7 @@ def _attachments(pre_candidature):
     return attachments
 
 
-def _eligibility(establishment):
+def _eligibility(establishment, programme):
     """§5.3.1 verdicts per domain (`funding.eligibility.selectors`), or None while that module or the catalogue is
     missing."""
     try:
@@ -158,7 +159,7 @@ def _eligibility(establishment):
             raise
         return None
     try:
-        return eligibility_for_establishment(establishment)
+        return eligibility_for_establishment(establishment, programme=programme)
     except CatalogueVersion.DoesNotExist:
         return None
 
@@ -208,9 +209,9 @@ def ars_detail(request, pk):
         reasons = " ".join(form.non_field_errors()) or "corrigez le formulaire du domaine."
         messages.error(request, f"La décision sur le domaine {domain.domain_code} n'est pas enregistrée : {reasons}")
 
-    grid = amount_grid()
+    grid = amount_grid(pre_candidature.programme)
     activity = _combined_activity(establishment)
-    verdicts = _eligibility(establishment)
+    verdicts = _eligibility(establishment, pre_candidature.programme)
     common_reasons = tuple(getattr(verdicts, "common_reasons", ())) if verdicts else ()
     lines = []
     for domain in domains:
@@ -284,7 +285,7 @@ def programming_page(request):
         if request.POST.get("action") != "transmit" or not selectors.can_transmit_programming(request.user, region):
             raise PermissionDenied("Seule l'ARS de la région transmet sa programmation à la DGOS.")
         try:
-            programming_transmit(region=region, by=request.user)
+            programming_transmit(region=region, programme=request.programme, by=request.user)
         except PermissionRefused as exc:
             raise PermissionDenied(exc.message) from exc
         except ApplicationError as exc:
@@ -293,15 +294,16 @@ def programming_page(request):
             messages.success(request, "Programmation marquée comme transmise à la DGOS ; la DGOS est notifiée.")
         return redirect(request.get_full_path())
 
-    grid = amount_grid()
-    summary = selectors.programming_summary(request.user, region, grid=grid)
-    page = Paginator(selectors.programming_domains(request.user, region), PROGRAMMING_PAGE_SIZE).get_page(
+    programme = request.programme
+    grid = amount_grid(programme)
+    summary = selectors.programming_summary(request.user, programme, region, grid=grid)
+    page = Paginator(selectors.programming_domains(request.user, programme, region), PROGRAMMING_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
     lines = [selectors.programming_line(row, grid) for row in page.object_list]
-    envelope = selectors.envelope_for([region.code] if region else None)
-    deadline = selectors.programming_deadline()
-    transmission = selectors.last_transmission(region)
+    envelope = selectors.envelope_for(programme, [region.code] if region else None)
+    deadline = selectors.programming_deadline(programme)
+    transmission = selectors.last_transmission(region, programme)
     context = {
         "form": form,
         "region": region,
@@ -314,8 +316,9 @@ def programming_page(request):
             envelope_keur=envelope.envelope_keur, planned=summary.totals.total.total,
             seed_planned=summary.totals.total.seed,
         ),
+        "programme": programme,
         "deadline": deadline,
-        "deadline_passed": timezone.localdate() > deadline,
+        "deadline_passed": deadline is not None and timezone.localdate() > deadline.last_day,
         "transmission": transmission,
         "can_transmit": selectors.can_transmit_programming(request.user, region),
         "scope_national": permissions.scope_of(request.user).national,
@@ -345,7 +348,7 @@ def export(request):
     _, filters, ami_filters, pre_candidatures = filtered_pre_candidatures(request)
     filename = exports.export_filename("ami-pre-candidatures", _region_codes(request.user, filters))
     return exports.pre_candidatures_export(
-        fmt, selectors.export_rows(pre_candidatures, ami_filters), amount_grid(), filename
+        fmt, selectors.export_rows(pre_candidatures, ami_filters), amount_grid(request.programme), filename
     )
 
 
@@ -359,5 +362,5 @@ def programming_export(request):
         return HttpResponseBadRequest(FORMAT_REFUSED)
     _, region = _programming_region(request)
     filename = exports.export_filename("ami-programmation", [region.code] if region else None)
-    rows = selectors.programming_domains(request.user, region).iterator(chunk_size=2000)
-    return exports.programming_export(fmt, rows, amount_grid(), filename)
+    rows = selectors.programming_domains(request.user, request.programme, region).iterator(chunk_size=2000)
+    return exports.programming_export(fmt, rows, amount_grid(request.programme), filename)

@@ -72,7 +72,7 @@ def seed(count: int, rng: random.Random):
     from funding.models import CombinedActivity
     from hopen.models import Establishment, LegalEntity, Region
     from indicators.loading import load_calendar
-    from indicators.models import Programme
+    from indicators.programmes import default_programme
 
     load_calendar()
     load_amount_grid()
@@ -80,7 +80,7 @@ def seed(count: int, rng: random.Random):
         for row in csv.DictReader(handle):
             Region.objects.get_or_create(code=row["code"], defaults={"name": row["name"], "ars_name": row["ars_name"]})
     regions = list(Region.objects.all())
-    programme = Programme.objects.get(code="HOPEN")
+    programme = default_programme()  # the programme whose calendar and grid were just loaded
     numbers = finess_numbers(rng.randrange(0, 500_000))
     entities = LegalEntity.objects.bulk_create(
         [LegalEntity(finess=next(numbers), name=f"Entité de banc d'essai {i}") for i in range(count)], batch_size=1000
@@ -186,6 +186,7 @@ def main():
     from ami import views_ars
     from hopen.models import Role, User
     from hopen.services import role_assign
+    from indicators.programmes import default_programme
 
     call_command("migrate", verbosity=0)
     # Closing a response ends the "request", which closes the database connection outside autocommit: keep it,
@@ -204,6 +205,7 @@ def main():
             for fmt in ("csv", "xlsx"):
                 request = factory.get("/ami/region/export/", {"format": fmt})
                 request.user = User.objects.get(pk=user.pk)
+                request.programme = default_programme()  # what the middleware sets on a real request
                 measure(fmt.upper(), views_ars.export, request)
             raise Rollback
     except Rollback:

@@ -53,7 +53,8 @@ def seed(count: int, rng: random.Random):
     from funding.models import Dossier, DossierDomain, DossierMember, DomainStatus
     from hopen.models import Establishment, LegalEntity, Region, User
     from indicators.loading import load_calendar, load_catalogue
-    from indicators.models import GroupKind, Indicator, IndicatorValue, Programme
+    from indicators.models import GroupKind, Indicator, IndicatorValue
+    from indicators.programmes import default_programme
 
     load_calendar()
     load_catalogue()
@@ -62,8 +63,8 @@ def seed(count: int, rng: random.Random):
             Region.objects.get_or_create(code=row["code"], defaults={"name": row["name"], "ars_name": row["ars_name"]})
     regions = list(Region.objects.all())
     load_envelopes()
-    envelopes = {e.region_id: e for e in Envelope.objects.filter(programme__code="HOPEN")}
-    programme = Programme.objects.get(code="HOPEN")
+    programme = default_programme()  # the programme whose calendar, catalogue and envelopes were just loaded
+    envelopes = {e.region_id: e for e in Envelope.objects.filter(programme=programme)}
     creator = User.objects.create_user(email="banc-essai-dossiers@hopen.test", password=None)
     numbers = finess_numbers(rng.randrange(0, 500_000))
     entities = LegalEntity.objects.bulk_create(
@@ -210,6 +211,7 @@ def run(count: int, rng: random.Random):
     from funding.dashboard.selectors import dashboard, dashboard_scope
     from hopen.models import Region, Role, User
     from hopen.services import role_assign
+    from indicators.programmes import default_programme
 
     try:
         with transaction.atomic():
@@ -229,7 +231,7 @@ def run(count: int, rng: random.Random):
 
             def selector(user, code):
                 fresh = User.objects.get(pk=user.pk)  # the scope is cached per user object: count its query
-                return lambda: dashboard(fresh, dashboard_scope(fresh, code))
+                return lambda: dashboard(fresh, dashboard_scope(fresh, code), programme=default_programme())
 
             results.append(measure(f"sélecteur, ARS ({region.name})", selector(ars, "84")))
             results.append(measure("sélecteur, DGOS (France entière)", selector(dgos, None)))

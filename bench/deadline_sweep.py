@@ -64,7 +64,8 @@ def seed(count: int, rng: random.Random) -> dict:
     from funding.models import Dossier, DossierDomain, DossierMember
     from hopen.models import Establishment, LegalEntity, Region, Role, RoleAssignment, User
     from indicators.loading import load_calendar, load_catalogue
-    from indicators.models import Indicator, IndicatorValue, Programme
+    from indicators.models import Indicator, IndicatorValue
+    from indicators.programmes import default_programme
 
     load_calendar()
     load_catalogue()
@@ -72,7 +73,7 @@ def seed(count: int, rng: random.Random) -> dict:
         for row in csv.DictReader(handle):
             Region.objects.get_or_create(code=row["code"], defaults={"name": row["name"], "ars_name": row["ars_name"]})
     regions = list(Region.objects.order_by("pk"))
-    programme = Programme.objects.get(code="HOPEN")
+    programme = default_programme()  # the programme whose calendar and catalogue were just loaded
     password = make_password(None)
     tag = rng.randrange(10**9)
 

@@ -2,6 +2,9 @@
 
 Thin views over the selectors and the services:
 
+Every endpoint works on one programme: `request.programme` (the `programme` query parameter, else the current one;
+an unknown code answers 404 — `indicators.programmes`).
+
 - `GET envelopes/`: one object per region with its balances (decimal strings, euros); an ARS reads its region,
   the DGOS (and the other national roles) the 18 regions, any other role an empty list.
 - `GET envelopes/{region}/`: the same figures for one region, with the derogatory seed funding and the sector
@@ -31,6 +34,9 @@ from .services.redeployment import redeploy
 TAG = "enveloppes"
 AMOUNT = {"max_digits": 16, "decimal_places": 2}
 REGION = OpenApiParameter("region_code", str, OpenApiParameter.PATH, description="Code INSEE de la région (par exemple 32).")
+PROGRAMME = OpenApiParameter(
+    "programme", str, description="Code du programme (par défaut celui en cours) : ses seules enveloppes. Code inconnu : 404."
+)
 ERRORS_400 = OpenApiResponse(description="Saisie invalide ou refusée par une règle du programme : message en français.")
 ERRORS_403 = OpenApiResponse(description="Réservé à la DGOS (chargé de mission).")
 ERRORS_404 = OpenApiResponse(description="Région sans enveloppe ou hors de votre périmètre.")
@@ -52,6 +58,7 @@ BALANCE_FIELDS = [
 
 
 class EnvelopeBalancesSerializer(serializers.Serializer):
+    programme = serializers.CharField(help_text="Code du programme de l'enveloppe.")
     region = serializers.CharField(help_text="Code INSEE de la région.")
     region_name = serializers.CharField(help_text="Nom de la région.")
     total = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[0][1])
@@ -134,7 +141,7 @@ class RedeploymentSerializer(serializers.Serializer):
 
 
 def balances_data(envelope, balances) -> dict:
-    data = {"region": envelope.region.code, "region_name": envelope.region.name}
+    data = {"programme": envelope.programme.code, "region": envelope.region.code, "region_name": envelope.region.name}
     data.update({name: getattr(balances, name) for name, _ in BALANCE_FIELDS})
     return data
 
@@ -166,27 +173,27 @@ def detail_data(envelope) -> dict:
 
 class EnvelopeListApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="envelopes_list",
+        tags=[TAG], operation_id="envelopes_list", parameters=[PROGRAMME],
         summary="Soldes des enveloppes régionales",
         description="Un objet par région (annexe 2), montants en euros (chaînes décimales), dérivés du grand livre. "
         "ARS : sa région ; DGOS : les 18 régions ; autres rôles : liste vide.",
         responses={200: EnvelopeBalancesSerializer(many=True)},
     )
     def get(self, request):
-        rows = selectors.balances_visible_to(request.user)
+        rows = selectors.balances_visible_to(request.user, programme=request.programme)
         return Response(EnvelopeBalancesSerializer([balances_data(e, b) for e, b in rows], many=True).data)
 
 
 class EnvelopeDetailApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="envelopes_read", parameters=[REGION],
+        tags=[TAG], operation_id="envelopes_read", parameters=[REGION, PROGRAMME],
         summary="Soldes d'une enveloppe régionale",
         description="Les soldes de la liste, les disponibles par part, l'amorçage dérogatoire (plafond 30 % ou 50 %, "
         "§5.1) et les quotas sectoriels d'amorçage (004).",
         responses={200: EnvelopeDetailSerializer, 404: ERRORS_404},
     )
     def get(self, request, region_code):
-        envelope = selectors.envelope_of_region(request.user, region_code)
+        envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
         return Response(EnvelopeDetailSerializer(detail_data(envelope)).data)
 
 
@@ -200,11 +207,13 @@ class EnvelopeEntriesApi(generics.ListAPIView):
     filter_backends = []
 
     def get_queryset(self):
-        envelope = selectors.envelope_of_region(self.request.user, self.kwargs["region_code"])
+        envelope = selectors.envelope_of_region(
+            self.request.user, self.kwargs["region_code"], programme=self.request.programme
+        )
         return selectors.envelope_entries(envelope)
 
     @extend_schema(
-        tags=[TAG], operation_id="envelopes_entries", parameters=[REGION],
+        tags=[TAG], operation_id="envelopes_entries", parameters=[REGION, PROGRAMME],
         summary="Grand livre d'une enveloppe régionale",
         description="Les écritures de l'enveloppe, les plus récentes d'abord : dotations, redéploiements, "
         "engagements et versements d'amorçage et d'usage, demandes de remboursement et remboursements reçus, "
@@ -215,8 +224,8 @@ class EnvelopeEntriesApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-def _envelope_for_redeployment(user, code, field):
-    envelope = selectors.envelopes_visible_to(user).filter(region__code=code).first()
+def _envelope_for_redeployment(user, programme, code, field):
+    envelope = selectors.envelopes_visible_to(user, programme=programme).filter(region__code=code).first()
     if envelope is None:
         raise serializers.ValidationError({field: [f"Aucune enveloppe pour la région « {code} »."]})
     return envelope
@@ -224,7 +233,7 @@ def _envelope_for_redeployment(user, code, field):
 
 class RedeploymentApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="redeployments_create",
+        tags=[TAG], operation_id="redeployments_create", parameters=[PROGRAMME],
         summary="Redéployer des crédits entre deux régions (DGOS)",
         description="Annexe 4 §1 : « le ministère pourra redéployer une partie des fonds vers d'autres régions ». "
         "Deux écritures dans une même transaction : cédée par la région d'origine, reçue par l'autre. Refusé (400) "
@@ -238,8 +247,8 @@ class RedeploymentApi(APIView):
         data = RedeploymentInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
-        source = _envelope_for_redeployment(request.user, values["from_region"], "from_region")
-        target = _envelope_for_redeployment(request.user, values["to_region"], "to_region")
+        source = _envelope_for_redeployment(request.user, request.programme, values["from_region"], "from_region")
+        target = _envelope_for_redeployment(request.user, request.programme, values["to_region"], "to_region")
         given, received = redeploy(
             from_envelope=source, to_envelope=target, pot=values["pot"], amount=values["amount"],
             reason=values["reason"], by=request.user,

@@ -22,9 +22,10 @@ from .rules import split_envelope
 
 
 @transaction.atomic
-def load_envelopes(path: Path = FIXTURE, *, regions=None) -> dict:
-    """Create the envelopes and their allocations; `regions` restricts to some region codes (tests)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+def load_envelopes(path: Path = FIXTURE, *, regions=None, data: dict | None = None) -> dict:
+    """Create the envelopes and their allocations; `regions` restricts to some region codes (tests). `data`: a
+    programme's envelope table already read (`Programme.regional_envelopes` with its programme's code)."""
+    data = data if data is not None else json.loads(Path(path).read_text(encoding="utf-8"))
     programme = Programme.objects.get(code=data["programme"])
     delegation = data["delegation"]
     regions_by_code = {r.code: r for r in Region.objects.all()}
@@ -55,3 +56,14 @@ def load_envelopes(path: Path = FIXTURE, *, regions=None) -> dict:
     created_entries = append_many(movements, locked=True)
     counts["allocations"] = len(created_entries)
     return counts
+
+
+def load_all_programme_envelopes() -> dict:
+    """Open the envelopes of every programme whose envelope table is loaded (`load_programme`)."""
+    total = {"envelopes": 0, "allocations": 0, "missing_regions": []}
+    for programme in Programme.objects.exclude(regional_envelopes={}).order_by("code"):
+        counts = load_envelopes(data={**programme.regional_envelopes, "programme": programme.code})
+        total["envelopes"] += counts["envelopes"]
+        total["allocations"] += counts["allocations"]
+        total["missing_regions"] += [c for c in counts["missing_regions"] if c not in total["missing_regions"]]
+    return total

@@ -28,8 +28,6 @@ from .rules import (
     seed_breakdown_from_rows,
 )
 
-HOPEN = "HOPEN"
-
 
 def _readable_region_ids(user) -> set[int] | None:
     """The regions whose money the user reads (None: all of them), by `permissions.can_read_region_money`."""
@@ -39,19 +37,20 @@ def _readable_region_ids(user) -> set[int] | None:
     return {pk for pk in scope.region_ids if permissions.can_read_region_money(user, Region(pk=pk))}
 
 
-def envelopes_visible_to(user):
-    """The HOP'EN envelopes the user reads, by region name (a queryset: no query until evaluated)."""
-    envelopes = Envelope.objects.filter(programme__code=HOPEN).select_related("region", "programme").order_by(
+def envelopes_visible_to(user, *, programme):
+    """The envelopes of `programme` the user reads, by region name (a queryset: no query until evaluated)."""
+    envelopes = Envelope.objects.filter(programme=programme).select_related("region", "programme").order_by(
         "region__name"
     )
     region_ids = _readable_region_ids(user)
     return envelopes if region_ids is None else envelopes.filter(region_id__in=region_ids)
 
 
-def envelope_of_region(user, region_code) -> Envelope:
-    """The envelope of the region with this INSEE code if the user reads it; 404 otherwise (existence not revealed)."""
+def envelope_of_region(user, region_code, *, programme) -> Envelope:
+    """`programme`'s envelope of the region with this INSEE code if the user reads it; 404 otherwise (existence not
+    revealed)."""
     envelope = (
-        envelopes_visible_to(user)
+        envelopes_visible_to(user, programme=programme)
         .select_related("derogatory_ceiling_raised_by")
         .filter(region__code=str(region_code))
         .first()
@@ -61,9 +60,9 @@ def envelope_of_region(user, region_code) -> Envelope:
     return envelope
 
 
-def balances_visible_to(user) -> list[tuple[Envelope, Balances]]:
-    """Each readable envelope with its balances derived from the ledger (two queries)."""
-    envelopes = list(envelopes_visible_to(user))
+def balances_visible_to(user, *, programme) -> list[tuple[Envelope, Balances]]:
+    """Each readable envelope of `programme` with its balances derived from the ledger (two queries)."""
+    envelopes = list(envelopes_visible_to(user, programme=programme))
     balances = balances_of([e.pk for e in envelopes]) if envelopes else {}
     return [(envelope, balances[envelope.pk]) for envelope in envelopes]
 
@@ -74,10 +73,10 @@ def balances_total(balances: list[Balances]) -> Balances:
     return Balances(**{name: sum((getattr(b, name) for b in balances), ZERO) for name in names})
 
 
-def ledger_entries_visible_to(user):
-    """Entries of the readable envelopes, newest first, with what the list pages and the API print."""
+def ledger_entries_visible_to(user, *, programme):
+    """Entries of the readable envelopes of `programme`, newest first, with what the list pages and the API print."""
     region_ids = _readable_region_ids(user)
-    entries = LedgerEntry.objects.filter(envelope__programme__code=HOPEN).select_related(
+    entries = LedgerEntry.objects.filter(envelope__programme=programme).select_related(
         "envelope__region", "establishment", "dossier_domain__dossier", "created_by"
     )
     if region_ids is not None:

@@ -38,11 +38,12 @@ def _require_browse(user):
 def home(request):
     """Annex 4 §3 for the DGOS: the 18 regional envelopes and the national total; an ARS goes to its region."""
     _require_browse(request.user)
-    rows = selectors.balances_visible_to(request.user)
+    rows = selectors.balances_visible_to(request.user, programme=request.programme)
     scope = permissions.scope_of(request.user)
     if not scope.national and len(rows) == 1:
         return redirect("envelopes:detail", region_code=rows[0][0].region.code)
     context = {
+        "programme": request.programme,
         "rows": rows,
         "total": selectors.balances_total([b for _, b in rows]),
         "scope_national": scope.national,
@@ -89,14 +90,14 @@ def detail(request, region_code):
     """One region: balances seed / usage, derogatory seed against its ceiling (§5.1), sector quotas (004), the
     ledger newest first; the region's ARS raises the ceiling to 50 % and sets the quotas."""
     _require_browse(request.user)
-    envelope = selectors.envelope_of_region(request.user, region_code)
+    envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
     may_manage = permissions.can_manage_region_money(request.user, envelope.region)
     ceiling_form = quotas_form = None
     if request.method == "POST":
         ceiling_form, quotas_form, done = _act(request, envelope)
         if done:
             return redirect(reverse("envelopes:detail", args=[envelope.region.code]))
-        envelope = selectors.envelope_of_region(request.user, region_code)
+        envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
     balances = balances_of([envelope.pk])[envelope.pk]
     breakdown = selectors.seed_breakdown_of([envelope.pk])[envelope.pk]
     sectors = selectors.sector_seed_balances(envelope, balances=balances, breakdown=breakdown)
@@ -107,6 +108,7 @@ def detail(request, region_code):
         )
     page = Paginator(selectors.envelope_entries(envelope), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
+        "programme": envelope.programme,
         "envelope": envelope,
         "region": envelope.region,
         "balances": balances,
@@ -129,7 +131,9 @@ def redeployment(request):
     """Annex 4 §1: the DGOS redeploys credits of one pot from a region to another (a pair of entries)."""
     if not permissions.can_redeploy_envelopes(request.user):
         raise PermissionDenied(REDEPLOYMENT_REFUSED)
-    envelopes = {e.region.code: e for e in selectors.envelopes_visible_to(request.user)}
+    envelopes = {
+        e.region.code: e for e in selectors.envelopes_visible_to(request.user, programme=request.programme)
+    }
     regions = [e.region for e in envelopes.values()]
     form = RedeploymentForm(request.POST or None, regions=regions)
     if request.method == "POST" and form.is_valid():
@@ -147,5 +151,5 @@ def redeployment(request):
             source, target = envelopes[data["from_region"]].region, envelopes[data["to_region"]].region
             messages.success(request, f"Redéploiement enregistré de {source} vers {target} ; les deux ARS sont notifiées.")
             return redirect("envelopes:home")
-    rows = selectors.balances_visible_to(request.user)
-    return render(request, "envelopes/redeployment.html", {"form": form, "rows": rows})
+    rows = selectors.balances_visible_to(request.user, programme=request.programme)
+    return render(request, "envelopes/redeployment.html", {"form": form, "rows": rows, "programme": request.programme})

@@ -117,7 +117,7 @@ class FundingEstimateApi(APIView):
                 raise serializers.ValidationError({"combined_activity": error.messages}) from None
         else:
             raise ApplicationError(MISSING_QUERY)
-        grid = amount_grid()
+        grid = amount_grid(request.programme)
         if not grid.categories:
             raise GridMissing()
         result = estimate(value, grid)

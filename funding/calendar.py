@@ -36,13 +36,14 @@ def add_delay(day: datetime.date, delay: Delay) -> datetime.date:
     return day + relativedelta(months=delay.months) + relativedelta(days=delay.days)
 
 
-def programme_delays(programme_code: str = "HOPEN") -> dict[str, Delay]:
-    rows = ProgrammeDelay.objects.filter(programme__code=programme_code).values_list("code", "months", "days")
+def programme_delays(programme) -> dict[str, Delay]:
+    """{code: Delay} of a programme (a `Programme`; one query)."""
+    rows = ProgrammeDelay.objects.filter(programme=programme).values_list("code", "months", "days")
     return {code: Delay(months, days) for code, months, days in rows}
 
 
-def programme_delay(code: str, programme_code: str = "HOPEN") -> Delay:
-    delays = programme_delays(programme_code)
+def programme_delay(code: str, programme) -> Delay:
+    delays = programme_delays(programme)
     if code not in delays:
         from hopen.exceptions import ApplicationError
 

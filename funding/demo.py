@@ -22,7 +22,9 @@ Per region (`SCENARIOS`):
    deadline, so the deadline sweep claims no refund.
 3. A GHT dossier filed by the support establishment for a member (annex 3 §2), awaiting the ARS's decision. It is
    dated a few weeks before today, not in 2019–2022: the daily deadline sweep refuses a dossier left undecided four
-   months after its transmission (annex 4 §1), so an older one would not stay « awaiting decision ».
+   months after its transmission (annex 4 §1), so an older one would not stay « awaiting decision ». HOP'EN's
+   dossier window closed on 31/12/2021 (§5.3.2), so it is filed on the demonstration campaign (`DEMO2026`, open
+   today; the member's values are declared on that campaign's catalogue) — skipped when the campaign is not loaded.
 
 The ledger entries are dated the day they are written (`envelopes.ledger` records no past dates); the dossiers,
 decisions, reviews and indicator values carry their 2019–2022 dates.
@@ -64,7 +66,7 @@ from .selectors import amount_grid
 
 logger = logging.getLogger(__name__)
 
-HOPEN, HN = "HOPEN", "HN"
+HOPEN, HN, CAMPAIGN = "HOPEN", "HN", "DEMO2026"
 HN_SOURCE = "Export oSIS des indicateurs Hôpital numérique du 01/03/2019 (données de démonstration)"
 SEED_SHARE = Decimal("0.20")  # annex 2 §2: « un montant supérieur ou inférieur à 20 % du soutien financier total »
 # The three prerequisites the private establishment reaches late (§5.1 derogatory seed): cybersecurity audit,
@@ -151,13 +153,14 @@ def _missing(region_code: str) -> str | None:
     region = Region.objects.filter(code=region_code).first()
     if region is None:
         return f"région {region_code} absente (import_sae)"
-    if not Programme.objects.filter(code=HOPEN).exists() or not Programme.objects.filter(code=HN).exists():
+    hopen = Programme.objects.filter(code=HOPEN).first()
+    if hopen is None or not Programme.objects.filter(code=HN).exists():
         return f"{region.name} : programme non chargé (load_programme)"
     try:
-        current_catalogue()
+        current_catalogue(hopen)
     except CatalogueVersion.DoesNotExist:
         return f"{region.name} : référentiel d'indicateurs non chargé (load_programme)"
-    if not amount_grid().categories:
+    if not amount_grid(hopen).categories:
         return f"{region.name} : grille des montants de l'annexe 3 non chargée (load_programme)"
     if not Envelope.objects.filter(programme__code=HOPEN, region=region).exists():
         return f"{region.name} : enveloppe régionale non ouverte (open_envelopes)"
@@ -215,10 +218,10 @@ def _declare(establishment, indicator, actors: Actors, *, reached: bool, day: da
     return value_declare(value=value, by=actors.director)
 
 
-def _catalogue_groups() -> tuple[list, dict]:
-    """(the 15 prerequisite indicators, {domain code: its indicators}) of the catalogue in force."""
+def _catalogue_groups(programme) -> tuple[list, dict]:
+    """(the 15 prerequisite indicators, {domain code: its indicators}) of the programme's catalogue in force."""
     prerequisites, domains = [], {}
-    for indicator in current_catalogue().indicators.all():
+    for indicator in current_catalogue(programme).indicators.all():
         if indicator.group.kind == GroupKind.PREREQUISITE:
             prerequisites.append(indicator)
         else:
@@ -226,11 +229,11 @@ def _catalogue_groups() -> tuple[list, dict]:
     return prerequisites, domains
 
 
-def _baseline(establishment, actors, *, day, domains, late=()):
+def _baseline(establishment, actors, *, programme, day, domains, late=()):
     """§5.3.1 before applying: the 15 prerequisites declared with their documents (those in `late` not reached),
     and every indicator of each domain declared, the first reached, the others not (« au moins deux indicateurs du
     domaine ne sont pas atteints »)."""
-    prerequisites, by_domain = _catalogue_groups()
+    prerequisites, by_domain = _catalogue_groups(programme)
     for indicator in prerequisites:
         _declare(establishment, indicator, actors, reached=indicator.code not in late, day=day, document=True)
     for code in domains:
@@ -238,15 +241,15 @@ def _baseline(establishment, actors, *, day, domains, late=()):
             _declare(establishment, indicator, actors, reached=position == 0, day=day, document=False)
 
 
-def _reach_domain(establishment, actors, code, *, day):
+def _reach_domain(establishment, actors, code, *, programme, day):
     """Annex 2 §2: every indicator of the domain declared reached (« les valeurs cibles d'usage atteintes »)."""
-    _, by_domain = _catalogue_groups()
+    _, by_domain = _catalogue_groups(programme)
     for indicator in by_domain[code]:
         _declare(establishment, indicator, actors, reached=True, day=day, document=False)
 
 
-def _reach_prerequisites(establishment, actors, codes, *, day):
-    prerequisites, _ = _catalogue_groups()
+def _reach_prerequisites(establishment, actors, codes, *, programme, day):
+    prerequisites, _ = _catalogue_groups(programme)
     for indicator in prerequisites:
         if indicator.code in codes:
             _declare(establishment, indicator, actors, reached=True, day=day, document=True)
@@ -285,12 +288,12 @@ def _domain(dossier, code):
     return dossier.domains.get(domain_code=code)
 
 
-def _support_dossier(scenario, support, actors, ars, region) -> Dossier:
+def _support_dossier(scenario, support, actors, ars, region, programme) -> Dossier:
     """Dossier 1: two domains selected with seed; the first paid in full, the second's deadline moved."""
     start, (paid, slipped) = scenario.start, scenario.own_domains
     vendors = _vendors()
     dossier = dossiers.dossier_create(
-        establishment=support, by=actors.editor, now=_at(start),
+        establishment=support, by=actors.editor, now=_at(start), programme=programme,
         domains=[
             DomainInput(code=code, target_deadline=deadline, vendors=vendors)
             for code, deadline in zip(scenario.own_domains, scenario.own_deadlines, strict=True)
@@ -321,7 +324,7 @@ def _support_dossier(scenario, support, actors, ars, region) -> Dossier:
         domain_deadlines={_domain(dossier, slipped).pk: scenario.slipped_to},
         by=ars,
     )
-    _reach_domain(support, actors, paid, day=_days(start, 520))
+    _reach_domain(support, actors, paid, programme=programme, day=_days(start, 520))
     domain = dossiers.domain_record_targets_reached(
         domain=_domain(dossier, paid), by=actors.director, now=_at(_days(start, 530))
     )
@@ -330,12 +333,12 @@ def _support_dossier(scenario, support, actors, ars, region) -> Dossier:
     return dossier
 
 
-def _private_dossier(scenario, clinic, actors, ars) -> Dossier:
+def _private_dossier(scenario, clinic, actors, ars, programme) -> Dossier:
     """Dossier 2: one domain selected with a derogatory seed (§5.1), the other refused for a financial reason."""
     start, (selected, refused) = scenario.start, scenario.private_domains
     vendors = _vendors()
     dossier = dossiers.dossier_create(
-        establishment=clinic, by=actors.editor, now=_at(_days(start, 200)),
+        establishment=clinic, by=actors.editor, now=_at(_days(start, 200)), programme=programme,
         domains=[DomainInput(code=code, target_deadline=scenario.private_deadline, vendors=vendors)
                  for code in scenario.private_domains],
         comment="Prérequis HOP'EN en cours de mise en conformité (audit de cybersécurité, DPO, ROR) avant fin 2020.",
@@ -354,16 +357,24 @@ def _private_dossier(scenario, clinic, actors, ars) -> Dossier:
         reason=REFUSAL_REASON.format(year=decided.year, code=refused),
     )
     dossiers.domain_record_seed_payment(domain=_domain(dossier, selected), by=ars, now=_at(_days(start, 255)))
-    _reach_prerequisites(clinic, actors, LATE_PREREQUISITES, day=_days(start, 280))
+    _reach_prerequisites(clinic, actors, LATE_PREREQUISITES, programme=programme, day=_days(start, 280))
     return dossier
 
 
-def _ght_dossier(scenario, support, member, actors, ars) -> Dossier:
-    """Dossier 3: a GHT dossier for a member (annex 3 §2), transmitted a few weeks ago, awaiting the decision."""
-    transmitted = timezone.localdate() - datetime.timedelta(days=33)
+def _ght_dossier(scenario, support, member, actors, ars, programme) -> Dossier:
+    """Dossier 3: a GHT dossier for a member (annex 3 §2) on the demonstration campaign, transmitted a few weeks ago
+    (not before its dossier window opened), awaiting the decision."""
+    from indicators import windows
+
+    window = windows.programme_window(programme, windows.DOSSIER_FILING)
+    today = timezone.localdate()
+    transmitted = today - datetime.timedelta(days=33)
+    if window.opens is not None:
+        transmitted = min(max(transmitted, _days(window.opens, 7)), today)
     deadline = datetime.date(transmitted.year + 1, 12, 31)
     dossier = dossiers.dossier_create(
-        establishment=support, by=actors.director, ght_members=[member], now=_at(_days(transmitted, -7)),
+        establishment=support, by=actors.director, ght_members=[member], programme=programme,
+        now=_at(max(_days(transmitted, -7), window.opens or _days(transmitted, -7))),
         domains=[DomainInput(code=code, target_deadline=deadline, vendors=_vendors()) for code in scenario.ght_domains],
         comment=f"Dossier de GHT déposé par l'établissement support pour {member.name} (convergence du GHT).",
     )
@@ -375,21 +386,29 @@ def _ght_dossier(scenario, support, member, actors, ars) -> Dossier:
 
 def _seed_region(region_code: str, scenario: Scenario) -> list[str]:
     region = Region.objects.get(code=region_code)
+    hopen = Programme.objects.get(code=HOPEN)
+    campaign = Programme.objects.filter(code=CAMPAIGN).first()
     ars = _demo_user(f"ars-{region_code}@{DEMO_DOMAIN}")
     _, (support, member, clinic) = demo_establishments(region_code)
     people = {e.pk: _actors(e) for e in (support, member, clinic)}
     baseline = _days(scenario.start, -50)
     for establishment in (support, member, clinic):
         _hn_results(establishment)
-    _baseline(support, people[support.pk], day=baseline, domains=scenario.own_domains)
-    _baseline(clinic, people[clinic.pk], day=baseline, domains=scenario.private_domains, late=LATE_PREREQUISITES)
-    member_day = timezone.localdate() - datetime.timedelta(days=75)
-    _baseline(member, people[member.pk], day=member_day, domains=scenario.ght_domains)
+    _baseline(support, people[support.pk], programme=hopen, day=baseline, domains=scenario.own_domains)
+    _baseline(
+        clinic, people[clinic.pk], programme=hopen, day=baseline, domains=scenario.private_domains,
+        late=LATE_PREREQUISITES,
+    )
     created = [
-        _support_dossier(scenario, support, people[support.pk], ars, region),
-        _private_dossier(scenario, clinic, people[clinic.pk], ars),
-        _ght_dossier(scenario, support, member, people[support.pk], ars),
+        _support_dossier(scenario, support, people[support.pk], ars, region, hopen),
+        _private_dossier(scenario, clinic, people[clinic.pk], ars, hopen),
     ]
+    if campaign is not None:
+        member_day = timezone.localdate() - datetime.timedelta(days=75)
+        _baseline(member, people[member.pk], programme=campaign, day=member_day, domains=scenario.ght_domains)
+        created.append(_ght_dossier(scenario, support, member, people[support.pk], ars, campaign))
+    else:
+        logger.info("Campagne %s non chargée : pas de dossier de GHT en attente de décision.", CAMPAIGN)
     return [dossier.reference for dossier in created]
 
 

@@ -17,9 +17,10 @@ THOUSAND = Decimal(1000)
 
 
 @transaction.atomic
-def load_amount_grid(path: Path = FIXTURE) -> dict:
+def load_amount_grid(path: Path = FIXTURE, *, data: dict | None = None) -> dict:
+    """`data`: the file's content already read (a programme file's `amount_grid` section, with its programme)."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = data if data is not None else json.loads(Path(path).read_text(encoding="utf-8"))
     programme = Programme.objects.get(code=data["programme"])
     categories = []
     for spec in data["categories"]:

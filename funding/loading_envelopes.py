@@ -1,8 +1,11 @@
 """Annex 2 §1 of the instruction: each region's share of national combined activity and its envelope.
 
-The table is transcribed in fixtures/hopen_regional_envelopes.json (programme data, 18 regions) and read from
-the file as is: no model, nothing written. The printed figures are rounded, so the shares add up to 99.96 %
-and the envelopes to 419 999 k€ against the printed totals of 100,00 % and 420 000 k€; La Réunion is printed 1,07 %
+The table is programme data: transcribed in fixtures/hopen_regional_envelopes.json for HOP'EN (18 regions), a
+programme file's ``regional_envelopes`` section for another, and kept as printed on the programme
+(`Programme.regional_envelopes`, loaded by `load_programme`). `programme_envelope_table(programme)` (also named
+`regional_envelope_table` / `table_from_programme`) reads it there; `load_regional_envelopes(path)` reads a file as
+is. No model, nothing written. HOP'EN's printed figures are rounded, so the shares add up to 99.96 % and the
+envelopes to 419 999 k€ against the printed totals of 100,00 % and 420 000 k€; La Réunion is printed 1,07 %
 while its 4 539 k€ are 1,08 % of 420 000 k€ (kept as printed).
 """
 
@@ -35,7 +38,18 @@ class RegionalEnvelopeTable:
 
 def load_regional_envelopes(path: Path = FIXTURE) -> RegionalEnvelopeTable:
     """The annex-2 table as plain values (the file is small: read on each call, no cache)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    return envelope_table(json.loads(Path(path).read_text(encoding="utf-8")))
+
+
+def programme_envelope_table(programme) -> RegionalEnvelopeTable | None:
+    """The programme's envelope table (`Programme.regional_envelopes`, loaded from its file: the annex-2 format),
+    as the same plain values; None when the programme has none. No query: the table is a field of the programme."""
+    data = programme.regional_envelopes
+    return envelope_table(data) if data and data.get("regions") else None
+
+
+def envelope_table(data: dict) -> RegionalEnvelopeTable:
+    """The annex-2 table of a programme, from its JSON form (the file, or `Programme.regional_envelopes`)."""
     regions = [
         RegionalEnvelope(
             region_code=row["region_code"],
@@ -52,3 +66,7 @@ def load_regional_envelopes(path: Path = FIXTURE) -> RegionalEnvelopeTable:
         total_envelope_keur=Decimal(data["total_envelope_keur"]),
         regions=regions,
     )
+
+
+# One function, the names its callers know it by (the AMI tab, the regional shares page).
+regional_envelope_table = table_from_programme = programme_envelope_table

@@ -19,14 +19,14 @@ class AmountGrid:
     bands: dict  # (domain, rate) -> [Band]
 
 
-def amount_grid(programme_code: str = "HOPEN") -> AmountGrid:
-    """The programme's grid (annex 3 §3) as plain values: 2 queries."""
+def amount_grid(programme) -> AmountGrid:
+    """The programme's grid (annex 3 §3 for HOP'EN) as plain values: 2 queries. `programme`: a `Programme`."""
     categories = [
         Category(c.code, c.lower, c.upper)
-        for c in FundingCategory.objects.filter(programme__code=programme_code).order_by("lower")
+        for c in FundingCategory.objects.filter(programme=programme).order_by("lower")
     ]
     bands = defaultdict(list)
-    for band in AmountBand.objects.filter(category__programme__code=programme_code).select_related("category"):
+    for band in AmountBand.objects.filter(category__programme=programme).select_related("category"):
         bands[(band.domain_code, band.rate)].append(Band(band.category.code, band.minimum, band.maximum))
     return AmountGrid(categories, dict(bands))
 

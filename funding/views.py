@@ -18,7 +18,7 @@ from indicators.models import CatalogueVersion, GroupKind, IndicatorGroup
 
 from . import rules, selectors
 from .forms import FIGURE_LABELS, CalculatorForm
-from .loading_envelopes import load_regional_envelopes
+from .loading_envelopes import regional_envelope_table
 from .models import CombinedActivity
 from .selectors import DOMAINS, amount_grid, estimate
 from .services import FIGURE_FIELDS
@@ -41,11 +41,11 @@ def format_euros(amount) -> str:
     return french_euros(amount)
 
 
-def _domain_labels() -> dict:
-    """D1–D7 labels from the catalogue in force (annex 1); empty when the catalogue is not loaded."""
+def _domain_labels(programme) -> dict:
+    """D1–D7 labels from the programme's catalogue in force (annex 1); empty when the catalogue is not loaded."""
     return dict(
         IndicatorGroup.objects.filter(
-            catalogue__programme__code="HOPEN", catalogue__is_current=True, kind=GroupKind.DOMAIN
+            catalogue__programme=programme, catalogue__is_current=True, kind=GroupKind.DOMAIN
         ).values_list("code", "label")
     )
 
@@ -61,11 +61,11 @@ def _band_range(grid, domain, rate, category_code) -> str:
     return f"{format_euros(band.minimum)} – {format_euros(band.maximum)}" if band else ""
 
 
-def estimate_context(value, grid) -> dict:
-    """Category and amount per domain (annex 3 §2–3), ready for `funding/_estimate.html`."""
+def estimate_context(value, grid, programme) -> dict:
+    """Category and amount per domain (annex 3 §2–3) on the programme's grid, ready for `funding/_estimate.html`."""
     result = estimate(value, grid)
     category = next(c for c in grid.categories if c.code == result.category)
-    labels = _domain_labels()
+    labels = _domain_labels(programme)
     rows = []
     for domain in DOMAINS:
         amounts = result.domains[domain]
@@ -101,12 +101,13 @@ def breakdown_context(inputs: rules.ActivityInputs) -> dict:
     return {"rows": rows, "total": format_number(rules.combined_activity(inputs))}
 
 
-def _eligibility_verdicts(establishment):
-    """The eligibility per domain (`funding.eligibility.selectors`, §5.3.1); None without the annex-1 catalogue."""
+def _eligibility_verdicts(establishment, programme):
+    """The eligibility per domain on the programme (`funding.eligibility.selectors`, §5.3.1); None without its
+    catalogue."""
     from .eligibility.selectors import eligibility_for_establishment  # imported here: written alongside this module
 
     try:
-        return eligibility_for_establishment(establishment)
+        return eligibility_for_establishment(establishment, programme=programme)
     except CatalogueVersion.DoesNotExist:
         return None
 
@@ -119,8 +120,11 @@ def estimate_establishment(request, finess):
     """Annex 5, first section: combined activity, category and estimated amount per domain of one establishment."""
     establishment = permissions.get_establishment_for_reading(request.user, finess)
     record = CombinedActivity.objects.filter(establishment=establishment).first()
-    grid = amount_grid()
-    context = {"establishment": establishment, "record": record, "grid_missing": not grid.categories}
+    programme = request.programme
+    grid = amount_grid(programme)
+    context = {
+        "establishment": establishment, "record": record, "grid_missing": not grid.categories, "programme": programme,
+    }
     if record is not None:
         context["combined_activity_value"] = format_number(record.value)
         context["combined_activity_computed"] = format_number(record.computed)
@@ -129,8 +133,8 @@ def estimate_establishment(request, finess):
             inputs = rules.activity_inputs_from_sae(**{field: getattr(figures, field) for field in FIGURE_FIELDS})
             context["breakdown"] = breakdown_context(inputs)
         if grid.categories:
-            context["estimate"] = estimate_context(record.value, grid)
-    context["verdicts"] = _eligibility_verdicts(establishment)
+            context["estimate"] = estimate_context(record.value, grid, programme)
+    context["verdicts"] = _eligibility_verdicts(establishment, programme)
     return render(request, "funding/estimate_establishment.html", context)
 
 
@@ -138,14 +142,15 @@ def estimate_establishment(request, finess):
 def calculator(request):
     """Category and amounts for a typed combined activity, or for the activity figures it comes from."""
     form = CalculatorForm(request.GET or None)
-    grid = amount_grid()
+    grid = amount_grid(request.programme)
     context = {
         "form": form,
+        "programme": request.programme,
         "grid_missing": not grid.categories,
         "can_see_regional_shares": permissions.scope_of(request.user).national,
     }
     if form.is_bound and form.is_valid() and grid.categories:
-        context["estimate"] = estimate_context(form.value, grid)
+        context["estimate"] = estimate_context(form.value, grid, request.programme)
         if form.inputs is not None:
             context["breakdown"] = breakdown_context(form.inputs)
     return render(request, "funding/calculator.html", context)
@@ -153,10 +158,15 @@ def calculator(request):
 
 @login_required
 def regional_shares(request):
-    """DGOS: each region's share of national combined activity (our data) next to annex 2's share."""
+    """DGOS: each region's share of national combined activity (our data) next to the share of the programme's
+    envelope table (annex 2 for HOP'EN)."""
     if not permissions.scope_of(request.user).national:
         raise PermissionDenied(REGIONAL_SHARES_REFUSED)
-    table = load_regional_envelopes()
+    table = regional_envelope_table(request.programme)
+    if table is None:
+        return render(
+            request, "funding/regional_shares.html", {"programme": request.programme, "table_missing": True, "empty": True}
+        )
     by_region = selectors.combined_activity_by_region()
     totals = {code: total for code, (total, _) in by_region.items()}
     shares = rules.regional_shares({**{region.region_code: Decimal(0) for region in table.regions}, **totals})
@@ -188,5 +198,6 @@ def regional_shares(request):
         "annex_sum_share": format_number(sum((region.share_percent for region in table.regions), Decimal(0))),
         "annex_total_envelope": format_number(table.total_envelope_keur, 0),
         "empty": not national,
+        "programme": request.programme,
     }
     return render(request, "funding/regional_shares.html", context)

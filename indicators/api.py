@@ -42,15 +42,16 @@ ERRORS_404 = OpenApiResponse(description="Établissement, indicateur ou valeur i
 # --- Reads shared by the views ------------------------------------------------------------------------------------
 
 
-def _current_indicator(code) -> Indicator:
-    """The indicator with this code in the catalogue in force; 404 for an unknown code."""
+def _current_indicator(programme, code) -> Indicator:
+    """The indicator with this code in the catalogue in force of `programme` (the request's); 404 for an unknown
+    code."""
     indicator = (
         Indicator.objects.select_related("group")
-        .filter(catalogue__programme__code=selectors.HOPEN, catalogue__is_current=True, code=str(code).upper())
+        .filter(catalogue__programme=programme, catalogue__is_current=True, code=str(code).upper())
         .first()
     )
     if indicator is None:
-        raise Http404("Indicateur inconnu dans le catalogue en vigueur.")
+        raise Http404("Indicateur inconnu dans le catalogue en vigueur du programme.")
     return indicator
 
 
@@ -86,13 +87,14 @@ def _require_entry_right(user, establishment):
         raise PermissionRefused(ENTRY_REFUSED)
 
 
-def indicator_overview(establishment):
-    """The current catalogue with the establishment's latest declared values, attainments and drafts.
+def indicator_overview(establishment, programme):
+    """`programme`'s catalogue in force with the establishment's latest declared values (of that catalogue's
+    indicators only), attainments and drafts.
 
     A constant number of queries whatever the number of values: catalogue (3), latest declared
     values (1, DISTINCT ON), their declarers (1), indicators having a draft (1).
     """
-    catalogue = selectors.current_catalogue()
+    catalogue = selectors.current_catalogue(programme)
     indicators = list(catalogue.indicators.all())
     latest = selectors.latest_declared_values([establishment.pk], [i.pk for i in indicators])
     values = {indicator_id: value for (_, indicator_id), value in latest.items()}
@@ -279,6 +281,7 @@ class IndicatorRowSerializer(serializers.Serializer):
 
 class CatalogueSerializer(serializers.Serializer):
     programme = serializers.CharField(source="programme.code")
+    programme_name = serializers.CharField(source="programme.name")
     code = serializers.CharField()
     label = serializers.CharField()
 
@@ -310,11 +313,15 @@ class EvidenceUploadSerializer(serializers.Serializer):
 FINESS = OpenApiParameter("finess", str, OpenApiParameter.PATH, description="Numéro FINESS géographique (ET).")
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Code de l'indicateur (annexe 1), par ex. « D1.1 ».")
 VALUE_ID = OpenApiParameter("value_id", int, OpenApiParameter.PATH, description="Identifiant de la version de valeur.")
+PROGRAMME = OpenApiParameter(
+    "programme", str, description="Code du programme (par défaut celui en cours) : le catalogue en vigueur de ce "
+    "programme, ses seuls indicateurs et leurs valeurs. Code inconnu : 404.",
+)
 
 
 class EstablishmentIndicatorsApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="establishment_indicators_list", parameters=[FINESS],
+        tags=[TAG], operation_id="establishment_indicators_list", parameters=[FINESS, PROGRAMME],
         summary="Indicateurs de l'établissement et leur atteinte",
         description=(
             "Le catalogue en vigueur (annexe 1) avec, pour chaque indicateur, la dernière valeur déclarée, son "
@@ -325,25 +332,25 @@ class EstablishmentIndicatorsApi(APIView):
     )
     def get(self, request, finess):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        return Response(IndicatorOverviewSerializer(indicator_overview(establishment)).data)
+        return Response(IndicatorOverviewSerializer(indicator_overview(establishment, request.programme)).data)
 
 
 class IndicatorValuesApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="establishment_indicator_values_list", parameters=[FINESS, CODE],
+        tags=[TAG], operation_id="establishment_indicator_values_list", parameters=[FINESS, CODE, PROGRAMME],
         summary="Toutes les versions des valeurs d'un indicateur",
         description="Brouillons, valeurs déclarées et remplacées, de la plus récente à la plus ancienne, avec leurs pièces.",
         responses={200: IndicatorValueSerializer(many=True), 404: ERRORS_404},
     )
     def get(self, request, finess, code):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        indicator = _current_indicator(code)
+        indicator = _current_indicator(request.programme, code)
         values = _values_with_documents().filter(establishment=establishment, indicator=indicator)
         values = values.order_by("-measured_on", "-version", "-id")
         return Response(IndicatorValueSerializer(values, many=True).data)
 
     @extend_schema(
-        tags=[TAG], operation_id="establishment_indicator_values_save_draft", parameters=[FINESS, CODE],
+        tags=[TAG], operation_id="establishment_indicator_values_save_draft", parameters=[FINESS, CODE, PROGRAMME],
         summary="Créer ou modifier le brouillon d'une date de mesure",
         description=(
             "Crée le brouillon de cette date de mesure (201) ou le met à jour (200). Une valeur déjà déclarée "
@@ -357,7 +364,7 @@ class IndicatorValuesApi(APIView):
     )
     def post(self, request, finess, code):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        indicator = _current_indicator(code)
+        indicator = _current_indicator(request.programme, code)
         _require_entry_right(request.user, establishment)
         data = ValueInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -375,7 +382,7 @@ class IndicatorValuesApi(APIView):
 
 class IndicatorValueDeclareApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="establishment_indicator_value_declare", parameters=[FINESS, CODE, VALUE_ID],
+        tags=[TAG], operation_id="establishment_indicator_value_declare", parameters=[FINESS, CODE, VALUE_ID, PROGRAMME],
         summary="Déclarer un brouillon",
         description=(
             "La déclaration verrouille la valeur ; elle revient à la direction de l'établissement (à un "
@@ -387,7 +394,7 @@ class IndicatorValueDeclareApi(APIView):
     )
     def post(self, request, finess, code, value_id):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        indicator = _current_indicator(code)
+        indicator = _current_indicator(request.programme, code)
         value = _value_of_indicator(establishment, indicator, value_id)
         value_declare(value=value, by=request.user)
         return Response(IndicatorValueSerializer(_value_of_indicator(establishment, indicator, value.pk)).data)
@@ -395,7 +402,7 @@ class IndicatorValueDeclareApi(APIView):
 
 class IndicatorValueCorrectApi(APIView):
     @extend_schema(
-        tags=[TAG], operation_id="establishment_indicator_value_correct", parameters=[FINESS, CODE, VALUE_ID],
+        tags=[TAG], operation_id="establishment_indicator_value_correct", parameters=[FINESS, CODE, VALUE_ID, PROGRAMME],
         summary="Corriger une valeur déclarée",
         description=(
             "La valeur déclarée reste inchangée ; la correction est une nouvelle version en brouillon portant "
@@ -406,7 +413,7 @@ class IndicatorValueCorrectApi(APIView):
     )
     def post(self, request, finess, code, value_id):
         establishment = permissions.get_establishment_for_reading(request.user, finess)
-        indicator = _current_indicator(code)
+        indicator = _current_indicator(request.programme, code)
         value = _value_of_indicator(establishment, indicator, value_id)
         _require_entry_right(request.user, establishment)
         data = CorrectionInputSerializer(data=request.data)

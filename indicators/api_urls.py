@@ -2,11 +2,12 @@
 
 from django.urls import path
 
-from . import api
+from . import api, api_programmes
 
 VALUES = "establishments/<str:finess>/indicators/<str:code>/values/"
 
 urlpatterns = [
+    path("programmes/", api_programmes.ProgrammeListApi.as_view(), name="api_programmes"),
     path(
         "establishments/<str:finess>/indicators/",
         api.EstablishmentIndicatorsApi.as_view(),

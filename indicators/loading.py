@@ -42,17 +42,52 @@ def _upsert(model, lookup: dict, values: dict, counts: dict, actor=None):
     return instance
 
 
+def read_fixture(path: Path) -> dict:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _optional_date(text):
+    return datetime.date.fromisoformat(text) if text else None
+
+
+PROGRAMME_FLAGS = ("is_fictitious", "is_default", "is_selectable")
+
+
 @transaction.atomic
-def load_calendar(path: Path = FIXTURES / "programme_calendar.json") -> dict:
+def load_calendar(path: Path = FIXTURES / "programme_calendar.json", *, data: dict | None = None) -> dict:
+    """Programmes and their calendars: windows (`deadlines`: opens, closing date, included or not), delays and
+    semester ranges. `data` is the file's content already read (a programme file's `programme` section)."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = data if data is not None else read_fixture(path)
     for spec in data["programmes"]:
-        programme = _upsert(Programme, {"code": spec["code"]}, {"name": spec["name"]}, counts)
+        values = {"name": spec["name"]} | {flag: spec[flag] for flag in PROGRAMME_FLAGS if flag in spec}
+        if "source" in spec:
+            values["source"] = spec["source"]
+        if values.get("is_default"):
+            # One default programme (constraint): the file that declares a new default takes it over.
+            for previous in Programme.objects.filter(is_default=True).exclude(code=spec["code"]):
+                _upsert(Programme, {"code": previous.code}, {"is_default": False}, counts)
+        prior = spec.get("prior_programme")
+        if prior:
+            # A code names a programme loaded before; an object {code, name} declares it (a file loads alone).
+            if isinstance(prior, dict):
+                values["prior_programme"] = _upsert(
+                    Programme, {"code": prior["code"]}, {"name": prior["name"], "is_selectable": False}, counts
+                )
+            else:
+                values["prior_programme"] = Programme.objects.get(code=prior)
+        programme = _upsert(Programme, {"code": spec["code"]}, values, counts)
         for deadline in spec["deadlines"]:
             _upsert(
                 ProgrammeDeadline,
                 {"programme": programme, "code": deadline["code"]},
-                {"label": deadline["label"], "date": datetime.date.fromisoformat(deadline["date"]), "source": deadline["source"]},
+                {
+                    "label": deadline["label"],
+                    "opens": _optional_date(deadline.get("opens")),
+                    "date": datetime.date.fromisoformat(deadline["date"]),
+                    "closing": deadline.get("closing", "on"),
+                    "source": deadline["source"],
+                },
                 counts,
             )
         for delay in spec.get("delays", []):
@@ -73,11 +108,11 @@ def load_calendar(path: Path = FIXTURES / "programme_calendar.json") -> dict:
 
 
 @transaction.atomic
-def load_catalogue(path: Path = FIXTURES / "hopen_catalogue.json") -> dict:
+def load_catalogue(path: Path = FIXTURES / "hopen_catalogue.json", *, data: dict | None = None) -> dict:
     """Annex 1 catalogue. A new `catalogue_version.code` creates a new version and makes it current;
     the previous version and the values entered against it are kept."""
     counts = {"created": 0, "updated": 0, "unchanged": 0}
-    data = json.loads(path.read_text(encoding="utf-8"))
+    data = data if data is not None else read_fixture(path)
     programme = _upsert(
         Programme, {"code": data["programme"]["code"]},
         {"name": data["programme"]["name"], "source": data["programme"]["source"]}, counts,
@@ -113,4 +148,14 @@ def load_catalogue(path: Path = FIXTURES / "hopen_catalogue.json") -> dict:
             },
             counts,
         )
+    return counts
+
+
+@transaction.atomic
+def load_envelope_table(*, data: dict) -> dict:
+    """The regional envelope table as the programme's text prints it (annex 2 §1 for HOP'EN), kept on the
+    programme: `open_envelopes` opens the ledger from it, the pages that quote the text read it."""
+    counts = {"created": 0, "updated": 0, "unchanged": 0}
+    table = {key: value for key, value in data.items() if key != "programme"}
+    _upsert(Programme, {"code": data["programme"]}, {"regional_envelopes": table}, counts)
     return counts

@@ -17,31 +17,74 @@ from .periods import semester_of
 
 
 class Programme(models.Model):
+    """A programme or campaign (HOP'EN, its successors) on the same establishments. Its rules are data loaded
+    from one fixture file (calendar windows, delays, catalogue, amount grid, regional envelopes): the code
+    receives a programme, never names one."""
+
     code = models.CharField("code", max_length=16, unique=True)
     name = models.CharField("nom", max_length=200)
     source = models.TextField("texte de référence", blank=True)
+    is_fictitious = models.BooleanField(
+        "fictif", default=False, help_text="Campagne de démonstration : aucune décision réelle n'y est prise."
+    )
+    is_default = models.BooleanField(
+        "programme par défaut", default=False, help_text="Le programme affiché quand l'utilisateur n'en a choisi aucun."
+    )
+    is_selectable = models.BooleanField(
+        "proposé dans le sélecteur", default=True,
+        help_text="Un programme antérieur (Hôpital numérique) n'est qu'une source de résultats : il n'est pas proposé.",
+    )
+    prior_programme = models.ForeignKey(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="successors",
+        verbose_name="programme antérieur",
+        help_text="Le programme dont les résultats conditionnent l'éligibilité (HOP'EN §5.3.1 : Hôpital numérique).",
+    )
+    # The regional envelope table as the programme's text prints it (annex 2 §1 for HOP'EN): source, totals and
+    # one row per region. The ledger opens the envelopes from it; the pages that quote the text read it here.
+    regional_envelopes = models.JSONField("table des enveloppes régionales", default=dict, blank=True)
 
     class Meta:
         ordering = ["code"]
         verbose_name = "programme"
+        constraints = [
+            models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="programme_one_default"),
+        ]
 
     def __str__(self):
         return f"{self.code} — {self.name}"
 
 
+class Closing(models.TextChoices):
+    """How the texts state a closing date: « au plus tard le 30 juin 2019 » includes the day, « avant le
+    1er janvier 2023 » does not."""
+
+    ON = "on", "au plus tard le (jour compris)"
+    BEFORE = "before", "avant le (jour exclu)"
+
+
 class ProgrammeDeadline(models.Model):
-    """A date of the programme calendar (AMI deadline, derogatory deadline of the prerequisites…)."""
+    """A window of the programme calendar: AMI filing, late filing, dossier filing (Étape 2), prerequisites
+    derogatory date, usage-target date, ARS programming deadline… Open from `opens` (always, when empty) up to
+    `date`, included or not as `closing` says. The rule that reads it is `indicators.windows`."""
 
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE, related_name="deadlines")
     code = models.SlugField("code", max_length=60)
     label = models.CharField("libellé", max_length=200)
-    date = models.DateField("date")
+    opens = models.DateField("ouverture", null=True, blank=True)
+    date = models.DateField("date de clôture")
+    closing = models.CharField("clôture", max_length=8, choices=Closing.choices, default=Closing.ON)
     source = models.CharField("référence", max_length=200, blank=True)
 
     class Meta:
         ordering = ["date"]
-        verbose_name = "échéance du programme"
-        constraints = [models.UniqueConstraint(fields=["programme", "code"], name="deadline_unique_code")]
+        verbose_name = "fenêtre du calendrier"
+        verbose_name_plural = "fenêtres du calendrier"
+        constraints = [
+            models.UniqueConstraint(fields=["programme", "code"], name="deadline_unique_code"),
+            models.CheckConstraint(
+                condition=Q(opens__isnull=True) | Q(opens__lte=F("date")), name="deadline_opens_before_closing"
+            ),
+        ]
 
     def __str__(self):
         return f"{self.label} : {self.date:%d/%m/%Y}"

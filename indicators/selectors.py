@@ -9,18 +9,15 @@ from hopen.permissions import get_establishment_for_reading
 from .attainment import Attainment, group_attainment, prerequisites_attainment, value_attainment
 from .models import CatalogueVersion, Indicator, IndicatorGroup, IndicatorValue, ValueStatus
 
-HOPEN = "HOPEN"
-
-
-def current_catalogue(programme_code: str = HOPEN) -> CatalogueVersion:
-    """The catalogue in force, with its groups and indicators (3 queries)."""
+def current_catalogue(programme) -> CatalogueVersion:
+    """The catalogue in force of a programme (a `Programme`), with its groups and indicators (3 queries)."""
     return (
         CatalogueVersion.objects.select_related("programme")
         .prefetch_related(
             Prefetch("groups", queryset=IndicatorGroup.objects.order_by("position")),
             Prefetch("indicators", queryset=Indicator.objects.select_related("group").order_by("group__position", "position")),
         )
-        .get(programme__code=programme_code, is_current=True)
+        .get(programme=programme, is_current=True)
     )
 
 
@@ -28,15 +25,17 @@ def current_catalogue(programme_code: str = HOPEN) -> CatalogueVersion:
 ATTAINMENT_FIELDS = ("establishment_id", "indicator_id", "measured_on", "kind", "numerator", "denominator", "exists")
 
 
-def latest_declared_values(establishment_ids, indicator_ids=None, *, attainment_only=False) -> dict:
+def latest_declared_values(establishment_ids, indicator_ids, *, attainment_only=False) -> dict:
     """{(establishment id, indicator id): the declared value of the latest date of measurement} — one query.
 
+    `indicator_ids`: the indicators of one programme's catalogue (`current_catalogue(programme)`) — required, since
+    values of every programme's catalogue live in the same table and must never be mixed.
     `attainment_only`: load only the fields attainment needs (any other field would cost a query per value)."""
-    queryset = IndicatorValue.objects.filter(establishment_id__in=establishment_ids, status=ValueStatus.DECLARED)
+    queryset = IndicatorValue.objects.filter(
+        establishment_id__in=establishment_ids, indicator_id__in=indicator_ids, status=ValueStatus.DECLARED
+    )
     if attainment_only:
         queryset = queryset.only(*ATTAINMENT_FIELDS)
-    if indicator_ids is not None:
-        queryset = queryset.filter(indicator_id__in=indicator_ids)
     queryset = queryset.order_by("establishment_id", "indicator_id", "-measured_on").distinct(
         "establishment_id", "indicator_id"
     )

@@ -164,7 +164,8 @@ def _non_deleted_document_count():
 def establishment_dashboard(establishment, catalogue, *, today: datetime.date | None = None) -> Dashboard:
     """Every indicator of the catalogue with its latest declared value, attainment and markers (2 queries).
 
-    `catalogue` comes from `selectors.current_catalogue()`; the establishment must already have been
+    `catalogue` comes from `selectors.current_catalogue(programme)`: only values of its indicators are read, so
+    the dashboard of one programme never shows another's values. The establishment must already have been
     checked against the permission policy by the caller.
     """
     indicators = list(catalogue.indicators.all())

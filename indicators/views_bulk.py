@@ -55,8 +55,11 @@ def _perimeter(request, finess):
 @require_GET
 def bulk_template(request, finess, fmt):
     establishment, establishments = _perimeter(request, finess)
-    rows = template.template_rows(establishments=establishments)
-    content = template.template_csv(rows) if fmt == "csv" else template.template_xlsx(rows)
+    rows = template.template_rows(establishments=establishments, programme=request.programme)
+    if fmt == "csv":
+        content = template.template_csv(rows)
+    else:
+        content = template.template_xlsx(rows, programme_name=request.programme.name)
     response = HttpResponse(content, content_type=CONTENT_TYPES[fmt])
     filename = f"indicateurs-{establishment.finess}-{timezone.localdate():%Y-%m-%d}.{fmt}"
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -72,8 +75,9 @@ def bulk_import(request, finess):
         "establishment": establishment,
         "establishments": establishments,
         "covers_ght": len(establishments) > 1 or establishments[0].pk != establishment.pk,
-        "indicator_count": len(planning.current_indicators()) if request.method == "GET" else None,
+        "indicator_count": len(planning.current_indicators(request.programme)) if request.method == "GET" else None,
         "max_size": parsing.size_label(settings.EVIDENCE_MAX_UPLOAD_SIZE),
+        "programme": request.programme,
     }
     if request.method == "POST" and request.POST.get("action") == "confirmer":
         return _confirm(request, establishment, establishments, context)
@@ -100,11 +104,14 @@ def _dry_run(request, establishment, establishments, context):
     except ApplicationError as exc:
         form.add_error("fichier", exc.message)
         return render(request, "indicators/bulk_import.html", context, status=400)
-    plan = planning.bulk_plan(lines=lines, by=request.user, establishments=establishments)
+    plan = planning.bulk_plan(
+        lines=lines, by=request.user, programme=request.programme, establishments=establishments
+    )
     digest = hashlib.sha256(content).hexdigest()
     if plan.is_valid and plan.writes:
         request.session[SESSION_KEY] = {
             "finess": establishment.finess,
+            "programme": request.programme.code,
             "sha256": digest,
             "filename": upload.name[:255],
             "lines": [line.as_dict() for line in lines if not line.is_ignored],
@@ -117,8 +124,14 @@ def _confirm(request, establishment, establishments, context):
     pending = request.session.get(SESSION_KEY)
     digest = request.POST.get("sha256", "")
     try:
-        if pending.get("finess") != establishment.finess or not constant_time_compare(pending["sha256"], digest):
-            raise ValueError("another file")  # a stale tab: the pending file (if any) stays for its own page
+        if (
+            pending.get("finess") != establishment.finess
+            or pending.get("programme") != request.programme.code
+            or not constant_time_compare(pending["sha256"], digest)
+        ):
+            # A stale tab (another file, or checked against another programme's catalogue): the pending file (if
+            # any) stays for its own page.
+            raise ValueError("another file")
         lines = [parsing.BulkLine(**line) for line in pending["lines"]]
     except (AttributeError, KeyError, TypeError, ValueError):  # none pending, another file, or an older format
         messages.error(
@@ -128,7 +141,9 @@ def _confirm(request, establishment, establishments, context):
         return redirect("indicators:bulk_import", finess=establishment.finess)
     request.session.pop(SESSION_KEY, None)
     # Checked again: the database may have changed since the dry-run (a value declared, a role withdrawn).
-    plan = planning.bulk_plan(lines=lines, by=request.user, establishments=establishments)
+    plan = planning.bulk_plan(
+        lines=lines, by=request.user, programme=request.programme, establishments=establishments
+    )
     context.update(plan=plan, sha256=digest, filename=pending["filename"], form=BulkUploadForm(), confirmed=True)
     if not plan.is_valid:
         context["apply_error"] = (

@@ -40,9 +40,11 @@ class AttainmentFilterForm(EstablishmentFilterForm):
     )
 
 
-def _catalogue_or_none():
+def _catalogue_or_none(programme):
+    """The catalogue in force of the request's programme: every figure of these pages reads the values of its
+    indicators only, never another programme's."""
     try:
-        return current_catalogue()
+        return current_catalogue(programme)
     except CatalogueVersion.DoesNotExist:
         return None
 
@@ -64,9 +66,10 @@ def indicators_home(request):
 @login_required
 def dashboard(request, finess):
     establishment = establishment_for_indicators(request.user, finess)
-    catalogue = _catalogue_or_none()
+    catalogue = _catalogue_or_none(request.programme)
     context = {
         "establishment": establishment,
+        "programme": request.programme,
         "catalogue": catalogue,
         "can_enter": permissions.can_enter_indicator_values(request.user, establishment),
     }
@@ -163,7 +166,7 @@ def _query_without_page(request):
 @login_required
 def regional_table(request):
     """Annex 4 §3: the ARS follows "le niveau d'atteinte des prérequis et des cibles d'usage" of its establishments."""
-    catalogue = _catalogue_or_none()
+    catalogue = _catalogue_or_none(request.programme)
     form, establishments = _filtered_establishments(request, catalogue)
     page = Paginator(establishments, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = selectors_dashboard.attainment_rows(page.object_list, catalogue) if catalogue is not None else []
@@ -174,6 +177,7 @@ def regional_table(request):
             "form": form,
             "page": page,
             "rows": rows,
+            "programme": request.programme,
             "catalogue": catalogue,
             "groups": list(catalogue.groups.all()) if catalogue is not None else [],
             "scope_national": permissions.scope_of(request.user).national,
@@ -185,7 +189,7 @@ def regional_table(request):
 @login_required
 def completeness(request):
     """Who has declared what: indicators declared out of the catalogue, drafts, missing documents (§5.3.1)."""
-    catalogue = _catalogue_or_none()
+    catalogue = _catalogue_or_none(request.programme)
     form, establishments = _filtered_establishments(request, catalogue)
     indicator_count = len(catalogue.indicators.all()) if catalogue is not None else 0
     totals = None
@@ -200,6 +204,7 @@ def completeness(request):
             "form": form,
             "page": page,
             "totals": totals,
+            "programme": request.programme,
             "catalogue": catalogue,
             "indicator_count": indicator_count,
             "query": _query_without_page(request),

@@ -33,14 +33,16 @@ def _field_label(name):
         return name
 
 
-def _indicator(code):
+def _indicator(programme, code):
+    """The indicator with this code in the catalogue in force of `programme` (the request's): its values belong to
+    that catalogue, never to another programme's indicator of the same code."""
     indicator = (
-        Indicator.objects.select_related("group", "catalogue__programme")
-        .filter(code=code, catalogue__is_current=True, catalogue__programme__code="HOPEN")
+        Indicator.objects.select_related("group", "catalogue__programme__prior_programme")
+        .filter(code=code, catalogue__is_current=True, catalogue__programme=programme)
         .first()
     )
     if indicator is None:
-        raise Http404("Indicateur inconnu.")
+        raise Http404("Indicateur inconnu dans le catalogue en vigueur du programme.")
     return indicator
 
 
@@ -53,7 +55,7 @@ def _copy_errors(form, error: ValidationError):
 @login_required
 def indicator_detail(request, finess, code):
     establishment = establishment_for_indicators(request.user, finess)
-    indicator = _indicator(code)
+    indicator = _indicator(request.programme, code)
     can_enter = permissions.can_enter_indicator_values(request.user, establishment)
     can_declare = permissions.can_declare_values(request.user, establishment)
     values = list(
@@ -137,6 +139,7 @@ def indicator_detail(request, finess, code):
         {
             "establishment": establishment,
             "indicator": indicator,
+            "programme": indicator.catalogue.programme,
             "values": values,
             "drafts": drafts,
             "declared": declared,

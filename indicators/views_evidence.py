@@ -85,11 +85,13 @@ def _wants_json(request) -> bool:
 
 
 def _indicator_url(value) -> str:
+    """The indicator page of the value, on the value's programme (its catalogue's), whatever the one chosen."""
     try:
         url = reverse(
             "indicators:indicator_detail",
             kwargs={"finess": value.establishment.finess, "code": value.indicator.code},
         )
+        url = f"{url}?programme={value.indicator.catalogue.programme.code}"
     except NoReverseMatch:  # pragma: no cover - the route is part of the app's contract
         url = reverse("establishment_detail", kwargs={"finess": value.establishment.finess})
     return f"{url}#pieces-justificatives-{value.pk}"
@@ -119,7 +121,9 @@ def _refuse(request, value, message, status):
 
 
 def _readable_value(request, value_id) -> IndicatorValue:
-    value = get_object_or_404(IndicatorValue.objects.select_related("establishment", "indicator"), pk=value_id)
+    value = get_object_or_404(
+        IndicatorValue.objects.select_related("establishment", "indicator__catalogue__programme"), pk=value_id
+    )
     if not permissions.can_view_establishment(request.user, value.establishment):
         raise Http404("Valeur introuvable.")
     return value
@@ -127,7 +131,8 @@ def _readable_value(request, value_id) -> IndicatorValue:
 
 def _readable_evidence(request, evidence_id) -> Evidence:
     evidence = get_object_or_404(
-        Evidence.objects.select_related("value__establishment", "value__indicator", "uploaded_by"), pk=evidence_id
+        Evidence.objects.select_related("value__establishment", "value__indicator__catalogue__programme", "uploaded_by"),
+        pk=evidence_id,
     )
     if not permissions.can_view_establishment(request.user, evidence.value.establishment):
         raise Http404("Pièce justificative introuvable.")

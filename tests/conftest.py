@@ -1,10 +1,15 @@
+import datetime
+
 import pytest
+from django.utils import timezone
 from django.db import connection
 
 from tests.indicators.conftest import catalogue  # noqa: F401  (shared by tests/funding)
 
 from hopen import tasking
 from hopen.models import Role
+from indicators import windows
+from indicators.models import ProgrammeDeadline
 from tests.factories import EstablishmentFactory, GhtFactory, RegionFactory, user_with_role
 
 
@@ -71,3 +76,32 @@ def sent_tasks(monkeypatch):
     sent = SentTasks()
     monkeypatch.setattr(tasking, "current_app", sent)
     return sent
+
+
+@pytest.fixture
+def hopen_filing_open(catalogue):
+    """HOP'EN's calendar closed in 2021 (AMI and dossiers) and 2023 (targets): on today's date every filing is refused,
+    as `tests/indicators/test_windows.py` and the windows tests of each app check. Tests of a *flow* that runs today
+    (not of its window) move the filing windows around today, as the DGOS would reopen a campaign: the same rows of
+    the calendar, other dates. Windows: AMI open until today + 1 year, late filings the year after, dossiers open
+    until today + 2 years, usage targets before today + 3 years."""
+    today = timezone.localdate()
+    rows = ProgrammeDeadline.objects.filter(programme__code="HOPEN")
+    rows.filter(code=windows.AMI_FILING).update(opens=None, date=today + datetime.timedelta(days=365))
+    rows.filter(code=windows.AMI_LATE_FILING).update(
+        opens=today + datetime.timedelta(days=366), date=today + datetime.timedelta(days=730)
+    )
+    rows.filter(code=windows.DOSSIER_FILING).update(opens=None, date=today + datetime.timedelta(days=730))
+    rows.filter(code=windows.USAGE_TARGETS).update(date=today + datetime.timedelta(days=3 * 365))
+    return catalogue
+
+
+@pytest.fixture
+def demo_programme(catalogue):
+    """The fictitious demonstration campaign, configured by its file alone (fixtures/programmes/demo-2026.json):
+    its windows are open today (AMI until 31/03/2027, dossiers from 01/10/2026 to 30/06/2028)."""
+    from indicators.models import Programme
+    from indicators.programme_file import PROGRAMME_FILES, load_programme_file
+
+    load_programme_file(PROGRAMME_FILES / "demo-2026.json")
+    return Programme.objects.get(code="DEMO2026")

@@ -94,7 +94,7 @@ def attachment_download(request, finess, attachment_id):
             if attachment.scan_status == ScanStatus.PENDING
             else f"Le fichier « {attachment.original_name} » a été détecté comme infecté : il est bloqué."
         )
-        return render_tab(request, establishment, Calendar(), status=409, upload_errors=[message])
+        return render_tab(request, establishment, Calendar(request.programme), status=409, upload_errors=[message])
     try:
         stored = attachment.file.storage.open(attachment.file.name, "rb")
     except FileNotFoundError:

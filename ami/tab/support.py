@@ -5,6 +5,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from hopen import permissions
@@ -12,7 +13,13 @@ from hopen.exceptions import ApplicationError, PermissionRefused
 
 from .. import services
 from ..models import FilingStatus, PreCandidature
-from .context import HOPEN
+
+
+def _filing_state(programme):
+    try:
+        return services.filing_state(programme, timezone.localdate())
+    except ApplicationError:  # the programme's calendar declares no AMI window: the service refuses with its reason
+        return None
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -50,7 +57,7 @@ def support_queue(request):
             )
             return redirect("ami:support_queue")
     rows = list(
-        PreCandidature.objects.filter(establishment__ght_id__in=scope.ght_ids, programme__code=HOPEN)
+        PreCandidature.objects.filter(establishment__ght_id__in=scope.ght_ids, programme=request.programme)
         .exclude(establishment__ght__support_id=None)
         .select_related("establishment__ght", "validated_by", "support_validated_by")
         .prefetch_related("domains")
@@ -58,6 +65,9 @@ def support_queue(request):
     )
     rows = [p for p in rows if p.establishment.ght.support_id != p.establishment_id]
     context = {
+        "programme": request.programme,
+        # §5.3.2 « Etape 1 »: outside the AMI windows the validation is refused; the queue says so up front.
+        "filing": _filing_state(request.programme),
         "waiting": [p for p in rows if p.status == FilingStatus.AWAITING_SUPPORT],
         "others": [p for p in rows if p.status != FilingStatus.AWAITING_SUPPORT],
         "error": error,

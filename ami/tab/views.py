@@ -1,4 +1,4 @@
-"""The establishment's tab « HOP'EN, appel à manifestation d'intérêt » (instruction, annex 5): the page and its
+"""The establishment's tab « appel à manifestation d'intérêt » of the request's programme (annex 5): the page and its
 actions — save the form, validate (the establishment's director, then the GHT support director, §5.3.2), write in
 the thread with the ARS; the documents' actions are in `ami.tab.attachments`.
 
@@ -23,9 +23,7 @@ from .. import services
 from ..forms import CommentForm
 from ..models import FilingStatus
 from .attachments import delete_attachment, upload
-from .context import (
-    NOT_PROGRAMME_MESSAGE, Calendar, existing_pre_candidature, refuse_readers, render_tab, tab_url,
-)
+from .context import Calendar, existing_pre_candidature, refuse_readers, render_tab, tab_url
 
 
 @csrf_exempt  # the CSRF check is done in `_tab_post`, once the size-limiting upload handler is in place
@@ -34,7 +32,7 @@ def tab(request, finess):
     """Annex 5: « Ecriture » for the establishment's own roles, « Lecture » for its ARS and the DGOS."""
     establishment = permissions.get_establishment_for_reading(request.user, finess)
     if request.method in ("GET", "HEAD"):
-        return render_tab(request, establishment, Calendar())
+        return render_tab(request, establishment, Calendar(request.programme))
     if request.method != "POST":
         return HttpResponseNotAllowed(["GET", "HEAD", "POST"])
     handler = EvidenceSizeLimitHandler(request, settings.EVIDENCE_MAX_UPLOAD_SIZE)
@@ -44,7 +42,7 @@ def tab(request, finess):
 
 @csrf_protect
 def _tab_post(request, establishment, handler):
-    calendar = Calendar()
+    calendar = Calendar(request.programme)
     action = request.POST.get("action", "")
     actions = {
         "save": _save,
@@ -57,7 +55,7 @@ def _tab_post(request, establishment, handler):
     if action not in actions:
         return render_tab(request, establishment, calendar, status=400, action_error="Action inconnue.")
     if not calendar.ready:
-        return render_tab(request, establishment, calendar, status=409, action_error=NOT_PROGRAMME_MESSAGE)
+        return render_tab(request, establishment, calendar, status=409, action_error=calendar.message)
     try:
         return actions[action](request, establishment, calendar, handler)
     except PermissionRefused as exc:
@@ -66,10 +64,18 @@ def _tab_post(request, establishment, handler):
 
 def _save(request, establishment, calendar, handler):
     refuse_readers(request, establishment)
+    if not calendar.is_open:  # §5.3.2 « Etape 1 »: the service refuses too; the page says why, before any typing
+        try:
+            services.require_filing_open(calendar.programme, calendar.day, services.SAVE_ACTION)
+        except ApplicationError as exc:
+            return render_tab(request, establishment, calendar, status=409, action_error=exc.message)
     form = calendar.form(request.POST)
     if form.is_valid():
         try:
-            services.pre_candidature_save(establishment=establishment, data=form.pre_candidature_input, by=request.user)
+            services.pre_candidature_save(
+                establishment=establishment, programme=calendar.programme, data=form.pre_candidature_input,
+                by=request.user,
+            )
         except ValidationError as exc:
             form.apply_errors(exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages})
         except PermissionRefused:

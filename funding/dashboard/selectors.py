@@ -34,7 +34,6 @@ from hopen.exceptions import PermissionRefused
 from hopen.models import Activity, Establishment, Region, Role
 from indicators.models import CatalogueVersion
 
-PROGRAMME = "HOPEN"
 ZERO = Decimal("0.00")
 DASHBOARD_REFUSED = "Le pilotage des financements est réservé aux ARS et à la DGOS."
 # A domain counts as selected from its selection on, whatever happened next (annex 4 §3 « dossier retenu »).
@@ -195,8 +194,8 @@ class Dashboard:
         return sum(d.selected for d in self.domains)
 
 
-def _dossiers(scope: DashboardScope):
-    dossiers = Dossier.objects.filter(programme__code=PROGRAMME)
+def _dossiers(scope: DashboardScope, programme):
+    dossiers = Dossier.objects.filter(programme=programme)
     return dossiers if scope.national else dossiers.filter(region=scope.region)
 
 
@@ -303,7 +302,7 @@ def _candidates(dossiers) -> dict[tuple[int, str], list[int]]:
     return candidates
 
 
-def _attainment(candidates, domains: list[DomainSummary]) -> Attainment:
+def _attainment(candidates, domains: list[DomainSummary], programme) -> Attainment:
     """Prerequisites of each candidate establishment; targets of each selected domain, reached when every candidate
     of the dossier reached them (funding.eligibility.progress: a constant number of queries)."""
     from funding.eligibility.progress import domain_targets_reached, prerequisites_reached
@@ -312,7 +311,7 @@ def _attainment(candidates, domains: list[DomainSummary]) -> Attainment:
     try:
         from indicators.selectors import current_catalogue
 
-        catalogue = current_catalogue()
+        catalogue = current_catalogue(programme)
     except CatalogueVersion.DoesNotExist:
         return Attainment(available=False, establishments=len(establishment_ids))
     codes = sorted({code for _, code in candidates})
@@ -436,14 +435,15 @@ def selected_dossiers_page(dossiers, page_number, attainment: Attainment) -> Pag
     return page
 
 
-def dashboard(user, scope: DashboardScope, *, page_number=1) -> Dashboard:
-    """Every figure of the dashboard of `scope` (from `dashboard_scope`, which checked the permission policy).
+def dashboard(user, scope: DashboardScope, *, programme, page_number=1) -> Dashboard:
+    """Every figure of the dashboard of `scope` (from `dashboard_scope`, which checked the permission policy) on
+    `programme`: its envelopes and its dossiers.
 
     About twenty queries whatever the number of dossiers and entries.
     """
     if not (scope.national or permissions.can_read_region_money(user, scope.region)):
         raise Http404("Région introuvable.")
-    envelopes = Envelope.objects.filter(programme__code=PROGRAMME).select_related("region")
+    envelopes = Envelope.objects.filter(programme=programme).select_related("region")
     if not scope.national:
         envelopes = envelopes.filter(region=scope.region)
     envelopes = list(envelopes)
@@ -452,9 +452,9 @@ def dashboard(user, scope: DashboardScope, *, page_number=1) -> Dashboard:
     total = balances_total(list(balances.values()))
     sectors, activities, establishments = _distribution(envelope_ids)
 
-    dossiers = _dossiers(scope)
+    dossiers = _dossiers(scope, programme)
     domains = _domain_summaries(dossiers)
-    attainment = _attainment(_candidates(dossiers), domains)
+    attainment = _attainment(_candidates(dossiers), domains, programme)
     selected = _selected_counts(dossiers)
     prerequisites_list, prerequisites_by_region, targets_list, targets_by_region = _slipped_lists(dossiers)
     page = selected_dossiers_page(dossiers, page_number, attainment)

@@ -59,7 +59,7 @@ def _charts(data):
 
 
 def _render_dashboard(request, scope: DashboardScope):
-    data = dashboard(request.user, scope, page_number=request.GET.get("page"))
+    data = dashboard(request.user, scope, programme=request.programme, page_number=request.GET.get("page"))
     regions = dashboard_regions(request.user) if permissions.scope_of(request.user).national else []
     context = {
         "data": data,
@@ -69,6 +69,7 @@ def _render_dashboard(request, scope: DashboardScope):
         "national_user": permissions.scope_of(request.user).national,
         "establishment_limit": ESTABLISHMENT_LIMIT,
         "slipped_limit": SLIPPED_LIMIT,
+        "programme": request.programme,
     }
     return render(request, "funding/dashboard/dashboard.html", context)
 

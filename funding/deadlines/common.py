@@ -20,12 +20,11 @@ from funding.calendar import (
     ARS_INITIALISATION,
     TARGET_DEADLINE_ALERT,
     Delay,
-    programme_delays,
 )
 from funding.dossiers.states import DOSSIER_TRANSITIONS
-from funding.eligibility.selectors import HOPEN
 from hopen.models import ESTABLISHMENT_ROLES, Notification, Role, RoleAssignment
 from hopen.notifications import email_after_commit
+from indicators.models import ProgrammeDelay
 
 from .models import DeadlineEvent
 
@@ -58,17 +57,37 @@ def _column(model, field: str) -> str:
     return f'"{model._meta.db_table}"."{model._meta.get_field(field).column}"'
 
 
-def _delays() -> dict[str, Delay]:
-    delays = programme_delays(HOPEN)
-    missing = [code for code in (ARS_DECISION, ARS_DECISION_REMINDER, ARS_INITIALISATION, TARGET_DEADLINE_ALERT,
-                                 ANNUAL_REPORT_REMINDER) if code not in delays]
-    if missing:
-        from hopen.exceptions import ApplicationError
+SWEEP_DELAYS = (ARS_DECISION, ARS_DECISION_REMINDER, ARS_INITIALISATION, TARGET_DEADLINE_ALERT, ANNUAL_REPORT_REMINDER)
 
-        raise ApplicationError(
-            f"Le calendrier du programme ne définit pas les délais {', '.join(missing)} (load_programme)."
-        )
-    return delays
+
+def programmes_with_delays() -> list[tuple]:
+    """[(programme, {code: Delay})] of every programme whose calendar declares delays (an earlier programme such as
+    Hôpital numérique declares none: it has no dossier to sweep), by code — one query. Each job runs once per
+    programme, with that programme's delays, on that programme's dossiers: a constant number of queries per
+    programme whatever the number of dossiers."""
+    programmes, delays = {}, defaultdict(dict)
+    for row in ProgrammeDelay.objects.select_related("programme").order_by("programme__code", "code"):
+        programmes[row.programme_id] = row.programme
+        delays[row.programme_id][row.code] = Delay(row.months, row.days)
+    result = []
+    for pk, programme in programmes.items():
+        missing = [code for code in SWEEP_DELAYS if code not in delays[pk]]
+        if missing:
+            from hopen.exceptions import ApplicationError
+
+            raise ApplicationError(
+                f"Le calendrier du programme {programme.code} ne définit pas les délais {', '.join(missing)} "
+                "(load_programme)."
+            )
+        result.append((programme, delays[pk]))
+    return result
+
+
+def add_counts(total: dict, counts: dict) -> dict:
+    """Sum the counts of a job's runs on each programme."""
+    for key, value in counts.items():
+        total[key] = total.get(key, 0) + value
+    return total
 
 
 @dataclass(frozen=True)

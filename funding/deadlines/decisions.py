@@ -28,12 +28,13 @@ from .common import (
     _ars_officers,
     _column,
     _day,
-    _delays,
     _dossier_link,
     _dossier_parties,
     _due_on,
+    add_counts,
     logger,
     notify_many,
+    programmes_with_delays,
     record_events,
 )
 from .models import DeadlineEvent, DeadlineEventKind
@@ -44,13 +45,20 @@ from .models import DeadlineEvent, DeadlineEventKind
 @transaction.atomic
 def refuse_silent_dossiers(as_of: datetime.date) -> dict[str, int]:
     """Annex 4 §1: « L'ARS doit se prononcer au bout de quatre mois au plus tard (à compter de la transmission du
-    dossier […]). Au-delà de quatre mois, le dossier est considéré comme refusé par l'ARS »."""
-    delay = _delays()[ARS_DECISION]
+    dossier […]). Au-delà de quatre mois, le dossier est considéré comme refusé par l'ARS » — for every programme,
+    with its delay."""
+    counts = {"dossiers": 0, "domains": 0, "notifications": 0, "letters": 0}
+    for programme, delays in programmes_with_delays():
+        add_counts(counts, _refuse_silent_dossiers(as_of, programme, delays[ARS_DECISION]))
+    return counts
+
+
+def _refuse_silent_dossiers(as_of, programme, delay) -> dict[str, int]:
     now = timezone.now()
     dossiers = list(
         Dossier.objects.select_for_update(of=("self",))
         .select_related("establishment")
-        .filter(status__in=AWAITING_DECISION, transmitted_at__isnull=False)
+        .filter(programme=programme, status__in=AWAITING_DECISION, transmitted_at__isnull=False)
         .alias(decision_due=_due_on(_column(Dossier, "transmitted_at"), delay))
         # « au bout de quatre mois au plus tard » is the last day to decide; « au-delà », the day after, refused.
         .filter(decision_due__lt=as_of)
@@ -146,12 +154,19 @@ def refuse_silent_dossiers(as_of: datetime.date) -> dict[str, int]:
 
 @transaction.atomic
 def remind_ars_of_pending_decisions(as_of: datetime.date) -> dict[str, int]:
-    """Annex 4 §1: a reminder to the ARS a week before the four months, while the dossier awaits its decision."""
-    delays = _delays()
+    """Annex 4 §1: a reminder to the ARS a week before the four months, while the dossier awaits its decision — for
+    every programme, with its delays."""
+    counts = {"dossiers": 0, "notifications": 0}
+    for programme, delays in programmes_with_delays():
+        add_counts(counts, _remind_ars_of_pending_decisions(as_of, programme, delays))
+    return counts
+
+
+def _remind_ars_of_pending_decisions(as_of, programme, delays) -> dict[str, int]:
     transmitted = _column(Dossier, "transmitted_at")
     dossiers = list(
         Dossier.objects.select_related("establishment")
-        .filter(status__in=AWAITING_DECISION, transmitted_at__isnull=False)
+        .filter(programme=programme, status__in=AWAITING_DECISION, transmitted_at__isnull=False)
         .alias(reminder_due=_due_on(transmitted, delays[ARS_DECISION_REMINDER]))
         .annotate(decision_due=_due_on(transmitted, delays[ARS_DECISION]))
         .filter(reminder_due__lte=as_of, decision_due__gte=as_of)
@@ -185,12 +200,21 @@ def remind_ars_of_pending_decisions(as_of: datetime.date) -> dict[str, int]:
 
 @transaction.atomic
 def alert_overdue_initialisations(as_of: datetime.date) -> dict[str, int]:
-    """§5.3.2 « Etape 2 »: the ARS has « un délai de 1 mois et demi pour initialiser le dossier »."""
-    delay = _delays()[ARS_INITIALISATION]
+    """§5.3.2 « Etape 2 »: the ARS has « un délai de 1 mois et demi pour initialiser le dossier » — for every
+    programme, with its delay."""
+    counts = {"dossiers": 0, "notifications": 0}
+    for programme, delays in programmes_with_delays():
+        add_counts(counts, _alert_overdue_initialisations(as_of, programme, delays[ARS_INITIALISATION]))
+    return counts
+
+
+def _alert_overdue_initialisations(as_of, programme, delay) -> dict[str, int]:
     requested = _column(Dossier, "initialisation_requested_at")
     dossiers = list(
         Dossier.objects.select_related("establishment")
-        .filter(status=DossierStatus.INITIALISATION_REQUESTED, initialisation_requested_at__isnull=False)
+        .filter(
+            programme=programme, status=DossierStatus.INITIALISATION_REQUESTED, initialisation_requested_at__isnull=False
+        )
         .annotate(initialisation_due=_due_on(requested, delay))
         .filter(initialisation_due__lt=as_of)  # the ARS may still initialise on the last day of its 1.5 months
         .filter(~Exists(DeadlineEvent.objects.filter(

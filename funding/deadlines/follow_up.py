@@ -9,9 +9,8 @@ from django.db.models import Q
 
 from funding.calendar import ANNUAL_REPORT_REMINDER, TARGET_DEADLINE_ALERT
 from funding.dossiers.models import DomainStatus, DossierDomain, DossierStatus
-from funding.eligibility.selectors import HOPEN
 from hopen.models import Region
-from indicators.models import ProgrammeDeadline
+from indicators import windows
 
 from .common import (
     Event,
@@ -19,32 +18,26 @@ from .common import (
     _ars_officers,
     _column,
     _day,
-    _delays,
     _dossier_link,
     _dossier_parties,
     _due_on,
+    add_counts,
     logger,
     notify_many,
+    programmes_with_delays,
     record_events,
 )
 from .models import DeadlineEventKind
 
-USAGE_TARGETS_DEADLINE = "usage-targets-deadline"
-# §5.3.1 « avant le 1er janvier 2023 »: used only if the programme calendar is not loaded.
-DEFAULT_USAGE_TARGETS_DEADLINE = datetime.date(2023, 1, 1)
 ANNUAL_REPORT_MONTH_DAY = (1, 31)  # annex 4 §3 « avant le 31 janvier de l'année suivante »
 
 
 # --- e. Target deadlines of the selected domains and of the programme ----------------------------------------------
 
 
-def _usage_targets_deadline() -> datetime.date:
-    day = (
-        ProgrammeDeadline.objects.filter(programme__code=HOPEN, code=USAGE_TARGETS_DEADLINE)
-        .values_list("date", flat=True)
-        .first()
-    )
-    return day or DEFAULT_USAGE_TARGETS_DEADLINE
+def _usage_targets_deadline(programme) -> datetime.date:
+    """The first day past the programme's usage-target window (§5.3.1: 01/01/2023 for HOP'EN) — one query."""
+    return windows.programme_window(programme, windows.USAGE_TARGETS).last_day + windows.ONE_DAY
 
 
 @transaction.atomic
@@ -54,9 +47,15 @@ def alert_target_deadlines(as_of: datetime.date) -> dict[str, int]:
     before and after a selected domain's target deadline, and around the programme's deadline.
 
     A domain's deadline is the last day to reach its targets: it has passed the day after. The programme's is
-    « avant le 1er janvier 2023 »: it has passed on that day."""
-    delay = _delays()[TARGET_DEADLINE_ALERT]
-    programme_deadline = _usage_targets_deadline()
+    « avant le 1er janvier 2023 »: it has passed on that day. For every programme, with its delay and its window."""
+    counts = {"target_soon": 0, "target_passed": 0, "programme_soon": 0, "programme_passed": 0, "notifications": 0}
+    for programme, delays in programmes_with_delays():
+        add_counts(counts, _alert_target_deadlines(as_of, programme, delays[TARGET_DEADLINE_ALERT]))
+    return counts
+
+
+def _alert_target_deadlines(as_of, programme, delay) -> dict[str, int]:
+    programme_deadline = _usage_targets_deadline(programme)
     programme_alert_from = delay.before(programme_deadline)
     programme_phase = (
         "passed" if as_of >= programme_deadline else "soon" if as_of >= programme_alert_from else None
@@ -64,7 +63,7 @@ def alert_target_deadlines(as_of: datetime.date) -> dict[str, int]:
     condition = Q(target_deadline__lt=as_of) | Q(alert_from__lte=as_of)
     domains = list(
         DossierDomain.objects.select_related("dossier__establishment")
-        .filter(status=DomainStatus.SELECTED)
+        .filter(dossier__programme=programme, status=DomainStatus.SELECTED)
         .exclude(dossier__status=DossierStatus.CLOSED)
         .alias(alert_from=_due_on(_column(DossierDomain, "target_deadline"), delay, local_date_of_timestamp=False,
                                   sign="-"))
@@ -130,23 +129,35 @@ def alert_target_deadlines(as_of: datetime.date) -> dict[str, int]:
 def remind_annual_reports(as_of: datetime.date) -> dict[str, int]:
     """Annex 4 §3: « L'ARS contribue au pilotage national du programme en fournissant à la DGOS […] une synthèse
     […] avant le 31 janvier de l'année suivante »: from 21 days before 31 January to that day, once per region
-    and year."""
+    and year — for every programme (its own report), with its delay."""
+    counts = {"regions": 0, "notifications": 0}
+    for programme, delays in programmes_with_delays():
+        add_counts(counts, _remind_annual_reports(as_of, programme, delays[ANNUAL_REPORT_REMINDER]))
+    return counts
+
+
+def _annual_report_key(programme, region, year) -> str:
+    return f"annual_report_reminder:{programme.code}:{region.pk}:{year}"
+
+
+def _remind_annual_reports(as_of, programme, delay) -> dict[str, int]:
     deadline = datetime.date(as_of.year, *ANNUAL_REPORT_MONTH_DAY)
-    if not _delays()[ANNUAL_REPORT_REMINDER].before(deadline) <= as_of <= deadline:
+    if not delay.before(deadline) <= as_of <= deadline:
         return {"regions": 0, "notifications": 0}
     regions = list(Region.objects.order_by("pk"))
     inserted = record_events(
-        [Event(DeadlineEventKind.ANNUAL_REPORT_REMINDER, f"annual_report_reminder:{region.pk}:{as_of.year}",
-               region_id=region.pk, detail=f"Rapport annuel {as_of.year - 1} attendu avant le {_day(deadline)}.")
+        [Event(DeadlineEventKind.ANNUAL_REPORT_REMINDER, _annual_report_key(programme, region, as_of.year),
+               region_id=region.pk,
+               detail=f"Rapport annuel {as_of.year - 1} ({programme.name}) attendu avant le {_day(deadline)}.")
          for region in regions],
         as_of,
     )
-    fresh = [r for r in regions if f"annual_report_reminder:{r.pk}:{as_of.year}" in inserted]
+    fresh = [r for r in regions if _annual_report_key(programme, r, as_of.year) in inserted]
     by_region = _ars_officers({region.pk for region in fresh})
     notes = [
         Note(
             list(by_region[region.pk].values()),
-            f"Rappel : le rapport annuel de l'{region.ars_name} sur l'exécution du programme HOP'EN en "
+            f"Rappel : le rapport annuel de l'{region.ars_name} sur l'exécution du programme {programme.name} en "
             f"{as_of.year - 1} (état d'avancement, moyens engagés, éléments significatifs par dossier et synthèse) "
             f"est à transmettre à la DGOS avant le {_day(deadline)} (annexe 4 §3).",
         )

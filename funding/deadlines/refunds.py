@@ -14,7 +14,18 @@ from funding.letters.models import LetterKind
 from funding.letters.services import LetterRequest, request_letters
 from hopen.formatting import french_euros
 
-from .common import Event, Note, _day, _dossier_link, _dossier_parties, logger, notify_many, record_events
+from .common import (
+    Event,
+    Note,
+    _day,
+    _dossier_link,
+    _dossier_parties,
+    add_counts,
+    logger,
+    notify_many,
+    programmes_with_delays,
+    record_events,
+)
 from .models import DeadlineEvent, DeadlineEventKind
 
 REFUND_KEY_PREFIX = "prerequisites-refund"
@@ -30,15 +41,24 @@ REFUND_REASON = (
 def claim_refunds_for_unmet_prerequisites(as_of: datetime.date) -> dict[str, int]:
     """Annex 2 §2: « Les prérequis doivent être atteints au plus tard le 01 janvier 2021. Si les prérequis ne
     sont pas atteints à date par l'établissement, il remboursera les montants perçus au titre de l'amorçage ».
-    From the deadline day on (« au plus tard le 01 janvier 2021 »), read as in `funding.eligibility.rules`."""
+    From the deadline day on (« au plus tard le 01 janvier 2021 »), read as in `funding.eligibility.rules` — for
+    every programme, with its derogatory deadline and its prerequisites."""
+    counts = {"domains": 0, "claims": 0, "notifications": 0, "letters": 0}
+    for programme, _ in programmes_with_delays():
+        add_counts(counts, _claim_refunds(as_of, programme))
+    return counts
+
+
+def _claim_refunds(as_of, programme) -> dict[str, int]:
     from envelopes.models import EntryKind, LedgerEntry
 
     counts = {"domains": 0, "claims": 0, "notifications": 0, "letters": 0}
-    deadline = derogatory_deadline()
+    deadline = derogatory_deadline(programme)
     if as_of < deadline:
         return counts
     domains = list(
         DossierDomain.objects.select_related("dossier__establishment")
+        .filter(dossier__programme=programme)
         .filter(Exists(LedgerEntry.objects.filter(dossier_domain=OuterRef("pk"), kind=EntryKind.SEED_PAYMENT)))
         .exclude(dossier__status=DossierStatus.CLOSED)
         .filter(~Exists(DeadlineEvent.objects.filter(
@@ -55,7 +75,7 @@ def claim_refunds_for_unmet_prerequisites(as_of: datetime.date) -> dict[str, int
         members[dossier_id].add(establishment_id)
     for domain in domains:
         members[domain.dossier_id] = members[domain.dossier_id] or {domain.dossier.establishment_id}
-    reached = prerequisites_reached({pk for ids in members.values() for pk in ids})
+    reached = prerequisites_reached({pk for ids in members.values() for pk in ids}, programme=programme)
     unmet = {
         dossier_id: sorted(pk for pk in ids if not reached.get(pk)) for dossier_id, ids in members.items()
     }

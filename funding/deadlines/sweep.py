@@ -34,7 +34,9 @@ only the run that inserted an event notifies, writes letters or claims (a concur
 index, then inserts nothing). The silence refusal is moreover guarded by the dossier rows, locked
 (``SELECT … FOR UPDATE``) and re-checked on their status; refund claims by the ledger's unique idempotency key.
 
-A constant number of queries whatever the number of dossiers: reads of whole sets, bulk updates, one insert of
+Every job runs for every programme whose calendar declares delays (`common.programmes_with_delays`), with that
+programme's delays and windows, on that programme's dossiers. A constant number of queries per programme whatever
+the number of dossiers: reads of whole sets, bulk updates, one insert of
 the events, one of the notifications (`Notification` rows; their e-mails leave after the commit), one of the
 letters, and the audit records through `hopen.audit.audit_record_many` (which inserts by batches of 1,000).
 The delays are computed by PostgreSQL with the arithmetic of `funding.calendar.add_delay` (months first, clamped

@@ -33,13 +33,16 @@ ERRORS_400 = OpenApiResponse(description="Saisie invalide ou refusée par une r�
 ERRORS_403 = OpenApiResponse(description="Rôle sans droit d'écriture sur ce dossier (lecture seule).")
 ERRORS_404 = OpenApiResponse(description="Dossier, domaine ou établissement introuvable ou hors de votre périmètre.")
 ERRORS_409 = OpenApiResponse(description="Transition impossible dans l'état du dossier ou du domaine : {\"detail\": message}.")
-REFERENCE = OpenApiParameter("reference", str, OpenApiParameter.PATH, description="Référence du dossier (HOPEN-…).")
+REFERENCE = OpenApiParameter(
+    "reference", str, OpenApiParameter.PATH, description="Référence du dossier (<programme>-<région>-<année>-<n°>)."
+)
 CODE = OpenApiParameter("code", str, OpenApiParameter.PATH, description="Domaine, de D1 à D7.")
 LIST_FILTERS = [
     OpenApiParameter("status", str, enum=DossierStatus.values, description="Statut du dossier."),
     OpenApiParameter("domain", str, enum=[c for c, _ in DOMAIN_CODES], description="Domaine du dossier."),
     OpenApiParameter("region", str, description="Code INSEE de région."),
     OpenApiParameter("establishment", str, description="FINESS de l'établissement porteur ou candidat."),
+    OpenApiParameter("programme", str, description="Code du programme (par défaut celui en cours) : ses seuls dossiers."),
 ]
 
 
@@ -185,7 +188,9 @@ class DossierListApi(TransitionConflictMixin, generics.ListAPIView):
             status=params.get("status", ""), domain=params.get("domain", ""), region=params.get("region", ""),
             establishment=params.get("establishment", ""),
         )
-        return selectors.dossiers_visible_to(self.request.user, filters).prefetch_related("members__establishment")
+        return selectors.dossiers_visible_to(
+            self.request.user, filters, programme=self.request.programme
+        ).prefetch_related("members__establishment")
 
     @extend_schema(
         tags=[TAG], operation_id="dossier_list", parameters=LIST_FILTERS, summary="Dossiers de financement",
@@ -198,7 +203,10 @@ class DossierListApi(TransitionConflictMixin, generics.ListAPIView):
         tags=[TAG], operation_id="dossier_create", summary="Créer un dossier (établissement, GHT)",
         description="Domaines avec échéance, forfait et éditeurs ; montant par domaine = forfait de l'annexe 3 selon "
         "l'activité combinée (somme des forfaits des candidats pour un GHT, annexe 3 §2). Refusé pendant le délai "
-        "de nouvelle candidature après un refus (annexe 4 §1).",
+        "de nouvelle candidature après un refus (annexe 4 §1), hors de la fenêtre de dépôt des dossiers du programme "
+        "(§5.3.2 : 400 `{detail, reasons}`) et pour une échéance au-delà de la date limite des cibles d'usage "
+        "(§5.3.1). Le dossier est déposé sur le programme en cours (`programme`).",
+        parameters=[OpenApiParameter("programme", str, description="Code du programme (par défaut celui en cours).")],
         request=DossierCreateSerializer,
         responses={201: DossierSerializer, 400: ERRORS_400, 403: ERRORS_403, 404: ERRORS_404},
     )
@@ -223,7 +231,8 @@ class DossierListApi(TransitionConflictMixin, generics.ListAPIView):
         ]
         write = services.dossier_request_initialisation if values["request_initialisation"] else services.dossier_create
         dossier = write(
-            establishment=establishment, domains=domains, by=request.user, ght_members=members, comment=values["comment"]
+            establishment=establishment, domains=domains, by=request.user, programme=request.programme,
+            ght_members=members, comment=values["comment"],
         )
         return Response(_detail(request.user, dossier.reference), status=status.HTTP_201_CREATED)
 

@@ -53,7 +53,7 @@ class DossierCreateForm(forms.Form):
     )
     comment = forms.CharField(label="Commentaire", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
     prerequisites_forecast = forms.DateField(
-        label="Date prévisionnelle d'atteinte des prérequis HOP'EN (s'ils ne sont pas atteints)", required=False,
+        label="Date prévisionnelle d'atteinte des prérequis du programme (s'ils ne sont pas atteints)", required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="Suivie par l'ARS lors des revues de projet : une date reportée figure parmi les dates décalées (annexe 4 §3).",
     )
@@ -97,6 +97,15 @@ class DossierCreateForm(forms.Form):
                 "vendors": self[f"{code}_vendors"],
             })
         return rows
+
+    def add_domain_errors(self, errors: dict) -> None:
+        """A service's errors by domain code (a target deadline past or beyond the programme's usage-target window,
+        §5.3.1) shown under that domain's deadline field; the others stay in the page's alert."""
+        for code, messages in errors.items():
+            name = f"{code}_target_deadline"
+            if name in self.fields and name not in self.errors:
+                for message in messages:
+                    self.add_error(name, message)
 
     def domain_inputs(self) -> list[DomainInput]:
         data = self.cleaned_data

@@ -133,8 +133,11 @@ class DomainInput:
     vendors: list = field(default_factory=list)
 
 
-def domain_input_errors(domains: list[DomainInput], *, today: datetime.date, programme_end: datetime.date | None = None) -> dict[str, list[str]]:
-    """Every problem with the domains of a dossier, by domain code ("__all__" for the whole), in French."""
+def domain_input_errors(domains: list[DomainInput], *, today: datetime.date, targets_window=None) -> dict[str, list[str]]:
+    """Every problem with the domains of a dossier, by domain code ("__all__" for the whole), in French.
+
+    `targets_window`: the programme's usage-target window (`indicators.windows.Window`, §5.3.1 « avant le 1er
+    janvier 2023 » for HOP'EN): a target deadline after its last day is refused, with the date and the section."""
     errors: dict[str, list[str]] = {}
 
     def add(key, message):
@@ -160,15 +163,19 @@ def domain_input_errors(domains: list[DomainInput], *, today: datetime.date, pro
                 domain.code,
                 f"{domain.code} : l'échéance d'atteinte des cibles ({_date(domain.target_deadline)}) est déjà passée.",
             )
-        elif programme_end is not None and domain.target_deadline > programme_end:
-            add(
-                domain.code,
-                f"{domain.code} : l'échéance d'atteinte des cibles ({_date(domain.target_deadline)}) dépasse la fin "
-                f"du programme ({_date(programme_end)}).",
-            )
+        elif targets_window is not None and domain.target_deadline > targets_window.last_day:
+            add(domain.code, target_beyond_window_message(domain.code, domain.target_deadline, targets_window))
     return errors
 
 
-def dossier_reference(region_code: str, year: int, number: int) -> str:
-    """« HOPEN-32-2020-00042 »: unique through the dossier's primary key."""
-    return f"HOPEN-{region_code}-{year}-{number:05d}"
+def target_beyond_window_message(code: str, deadline: datetime.date, window) -> str:
+    """§5.3.1: a target deadline after the programme's usage-target window, in French with the date and section."""
+    return (
+        f"{code} : l'échéance d'atteinte des cibles ({_date(deadline)}) dépasse la date limite du programme : "
+        f"cibles d'usage atteintes au plus tard le {_date(window.last_day)} ({window.citation})."
+    )
+
+
+def dossier_reference(programme_code: str, region_code: str, year: int, number: int) -> str:
+    """« HOPEN-32-2020-00042 » (the dossier's programme, region, year of filing): unique through the primary key."""
+    return f"{programme_code}-{region_code}-{year}-{number:05d}"

@@ -22,6 +22,7 @@ from funding import calendar
 from funding.eligibility.rules import Effect
 from hopen import permissions
 from hopen.models import AuditRecord, Establishment
+from indicators import windows
 from indicators.models import CatalogueVersion
 
 from .models import DomainStatus, Dossier, DossierDomain, DossierDomainShare, DossierStatus
@@ -71,10 +72,11 @@ class DossierFilters:
     establishment: str = ""  # FINESS of the filer or of a candidate
 
 
-def dossiers_visible_to(user, filters: DossierFilters | None = None):
-    """The dossiers the user may read (`hopen.permissions.dossier_read_filter`), filtered, newest first."""
+def dossiers_visible_to(user, filters: DossierFilters | None = None, *, programme):
+    """The dossiers of `programme` the user may read (`hopen.permissions.dossier_read_filter`), filtered, newest
+    first."""
     filters = filters or DossierFilters()
-    dossiers = permissions.dossiers_readable_by(user)
+    dossiers = permissions.dossiers_readable_by(user).filter(programme=programme)
     if filters.status:
         dossiers = dossiers.filter(status=filters.status)
     if filters.region:
@@ -147,9 +149,10 @@ def members_of(dossier) -> list[Establishment]:
 # --- Rules read from the database (shared with the services) ------------------------------------------------------
 
 
-def recandidacy_blocks(establishments, codes, today: datetime.date, *, exclude_dossier=None) -> list[str]:
-    """Annex 4 §1: the domains the establishments may not present yet after a refusal, and the domains already in
-    one of their dossiers neither refused nor closed — one French sentence each (two queries, three with a refusal)."""
+def recandidacy_blocks(establishments, codes, today: datetime.date, *, programme, exclude_dossier=None) -> list[str]:
+    """Annex 4 §1: the domains the establishments may not present yet on `programme` after a refusal (its
+    re-candidacy delay), and the domains already in one of their dossiers of the programme neither refused nor
+    closed — one French sentence each (two queries, three with a refusal)."""
     establishments = list(establishments)
     ids = [e.pk for e in establishments]
     names = {e.pk: e.name for e in establishments}
@@ -159,14 +162,15 @@ def recandidacy_blocks(establishments, codes, today: datetime.date, *, exclude_d
     blocks = []
     refused = list(
         DossierDomain.objects.filter(
-            status=DomainStatus.REFUSED, domain_code__in=codes, dossier__members__establishment_id__in=ids
+            status=DomainStatus.REFUSED, domain_code__in=codes, dossier__members__establishment_id__in=ids,
+            dossier__programme=programme,
         )
         .values_list("dossier__members__establishment_id", "domain_code", "decided_at", "refusal_kind")
         .order_by()
     )
     latest = {}
     if refused:
-        delay = calendar.programme_delay(calendar.RECANDIDACY)
+        delay = calendar.programme_delay(calendar.RECANDIDACY, programme)
         for establishment_id, code, decided_at, kind in refused:
             if decided_at is None:
                 continue
@@ -181,7 +185,9 @@ def recandidacy_blocks(establishments, codes, today: datetime.date, *, exclude_d
         message = recandidacy_message(code, refused_on, kind, allowed)
         blocks.append(message if len(ids) == 1 else f"{names[establishment_id]} — {message}")
     engaged = (
-        DossierDomain.objects.filter(domain_code__in=codes, dossier__members__establishment_id__in=ids)
+        DossierDomain.objects.filter(
+            domain_code__in=codes, dossier__members__establishment_id__in=ids, dossier__programme=programme
+        )
         .exclude(status=DomainStatus.REFUSED)
         .exclude(dossier__status__in=ENDED_DOSSIER_STATUSES)
     )
@@ -212,7 +218,9 @@ def dossier_eligibility(dossier, members, *, today=None) -> dict | None:
     from funding.eligibility.selectors import eligibility_for_establishments
 
     try:
-        return eligibility_for_establishments(members, application=dossier_application(dossier), today=today)
+        return eligibility_for_establishments(
+            members, programme=dossier.programme, application=dossier_application(dossier), today=today
+        )
     except CatalogueVersion.DoesNotExist:
         return None
 
@@ -316,6 +324,35 @@ class DossierPage:
     initialisation_deadline: datetime.date | None
     history: list
     letters: list
+    filing: "FilingState | None" = None  # the dossier window, while the dossier is being prepared (§5.3.2)
+
+
+# --- The dossier window, shown up front (§5.3.2 « Etape 2 ») -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FilingState:
+    """What the dossier pages say about the programme's dossier window before any typing: a banner (« Dépôt des
+    dossiers ouvert jusqu'au … » / « … clos depuis le … (Instruction, §5.3.2) ») and, when closed, the reason the
+    create / transmit buttons are disabled — from `indicators.windows.window_state`, the rule the services ask."""
+
+    is_open: bool
+    title: str
+    message: str
+
+
+def filing_state(programme, *, today=None) -> FilingState:
+    """The programme's dossier window on `today` (one query)."""
+    today = today or timezone.localdate()
+    state = windows.window_state(windows.programme_window(programme, windows.DOSSIER_FILING), today)
+    window, day = state.window, (lambda d: f"{d:%d/%m/%Y}")
+    if state.is_open:
+        title = f"Dépôt des dossiers ouvert jusqu'au {day(window.last_day)}"
+    elif state.not_yet_open:
+        title = f"Dépôt des dossiers ouvert à partir du {day(window.opens)} ({window.citation})"
+    else:
+        title = f"Dépôt des dossiers clos depuis le {day(window.last_day)} ({window.citation})"
+    return FilingState(is_open=state.is_open, title=title, message=state.message)
 
 
 def _history(dossier) -> list:
@@ -340,7 +377,7 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
     # §5.3.1 eligibility matters until the decision: shown while the dossier is prepared, transmitted or reviewed.
     before_decision = dossier.status in EDITABLE_STATUSES | OPEN_FOR_DECISION
     verdicts = dossier_eligibility(dossier, members, today=today) if members and domains and before_decision else None
-    delays = calendar.programme_delays()
+    delays = calendar.programme_delays(dossier.programme)
     recandidacy = delays.get(calendar.RECANDIDACY)
     lines = []
     for domain in domains:
@@ -354,7 +391,9 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
         lines.append(line)
     blocks = []
     if dossier.status in EDITABLE_STATUSES and members and domains:
-        blocks = recandidacy_blocks(members, [d.domain_code for d in domains], today, exclude_dossier=dossier)
+        blocks = recandidacy_blocks(
+            members, [d.domain_code for d in domains], today, programme=dossier.programme, exclude_dossier=dossier
+        )
     deadline = None
     if dossier.transmitted_at and dossier.status in (DossierStatus.TRANSMITTED, DossierStatus.UNDER_REVIEW):
         if calendar.ARS_DECISION in delays:
@@ -379,6 +418,7 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
         initialisation_deadline=initialisation,
         history=_history(dossier),
         letters=list(dossier.letters.all()),
+        filing=filing_state(dossier.programme, today=today) if dossier.status in EDITABLE_STATUSES else None,
     )
 
 

@@ -54,11 +54,11 @@ def _regions_for_filter(user):
 @login_required
 @require_GET
 def dossier_list(request):
-    """The dossiers the user may read: an establishment its own (and those it is a candidate of), an ARS its
-    region's, the DGOS all; filters by status, domain and region."""
+    """The dossiers of the programme in force (`request.programme`) the user may read: an establishment its own (and
+    those it is a candidate of), an ARS its region's, the DGOS all; filters by status, domain and region."""
     regions = _regions_for_filter(request.user)
     form = DossierFilterForm(request.GET or None, regions=regions)
-    dossiers = selectors.dossiers_visible_to(request.user, form.filters())
+    dossiers = selectors.dossiers_visible_to(request.user, form.filters(), programme=request.programme)
     page = Paginator(dossiers, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [{"dossier": d, "total": selectors.dossier_total(d)} for d in page.object_list]
     query = request.GET.copy()
@@ -70,6 +70,7 @@ def dossier_list(request):
         "show_region_filter": len(regions) > 1,
         "new_dossier_for": selectors.establishments_for_new_dossier(request.user),
         "query": query.urlencode(),
+        "programme": request.programme,
     }
     return render(request, "funding/dossiers/list.html", context)
 
@@ -98,6 +99,8 @@ def dossier_create(request):
     ght_members = list(ght.members.order_by("name")) if is_support else []
     vendors = list(SoftwareVendor.objects.order_by("name"))
     form = DossierCreateForm(request.POST or None, establishment=establishment, ght_members=ght_members, vendors=vendors)
+    programme = request.programme
+    filing = selectors.filing_state(programme)  # §5.3.2: the window shown before any typing
     error, status = None, 200
     if request.method == "POST" and form.is_valid():
         write = (
@@ -106,7 +109,7 @@ def dossier_create(request):
         )
         try:
             dossier = write(
-                establishment=establishment, domains=form.domain_inputs(), by=request.user,
+                establishment=establishment, domains=form.domain_inputs(), by=request.user, programme=programme,
                 ght_members=form.chosen_members(), comment=form.cleaned_data.get("comment") or "",
                 prerequisites_forecast=form.cleaned_data.get("prerequisites_forecast"),
             )
@@ -114,12 +117,16 @@ def dossier_create(request):
             raise PermissionDenied(exc.message) from exc
         except ApplicationError as exc:
             error, status = exc.message, 400
+            form.add_domain_errors(exc.extra.get("errors") or {})
         else:
             messages.success(request, f"Dossier {dossier.reference} créé.")
             return redirect("funding:dossier_detail", reference=dossier.reference)
     elif request.method == "POST":
         error, status = "Corrigez les champs signalés.", 400
-    context = {"establishment": establishment, "form": form, "error": error, "is_support": is_support}
+    context = {
+        "establishment": establishment, "form": form, "error": error, "is_support": is_support,
+        "programme": programme, "filing": filing,
+    }
     return render(request, "funding/dossiers/create.html", context, status=status)
 
 

@@ -60,7 +60,7 @@ class EstablishmentEligibilityApi(APIView):
         },
     )
     def get(self, request, finess):
-        _, verdicts = establishment_eligibility(request.user, finess)
+        _, verdicts = establishment_eligibility(request.user, finess, programme=request.programme)
         return Response(EligibilityVerdictSerializer(list(verdicts.values()), many=True).data)
 
 

@@ -27,13 +27,21 @@ def _ids(establishment_ids) -> list[int]:
     return list(dict.fromkeys(int(pk) for pk in establishment_ids))
 
 
-def prerequisites_reached(establishment_ids, *, catalogue=None) -> dict[int, bool]:
-    """{establishment id: True when the HOP'EN prerequisites P1–P4 are all reached} (4 queries, 1 with
-    `catalogue` given)."""
+def _catalogue(programme, catalogue):
+    if catalogue is not None:
+        return catalogue
+    if programme is None:
+        raise TypeError("Give the programme (or its catalogue in force).")
+    return current_catalogue(programme)
+
+
+def prerequisites_reached(establishment_ids, *, programme=None, catalogue=None) -> dict[int, bool]:
+    """{establishment id: True when the programme's prerequisites P1–P4 are all reached} (4 queries, 1 with the
+    programme's `catalogue` given)."""
     ids = _ids(establishment_ids)
     if not ids:
         return {}
-    catalogue = catalogue or current_catalogue()
+    catalogue = _catalogue(programme, catalogue)
     indicators = [i for i in catalogue.indicators.all() if i.group.kind == GroupKind.PREREQUISITE]
     values = latest_declared_values(ids, [i.pk for i in indicators], attainment_only=True)
     return {
@@ -43,22 +51,25 @@ def prerequisites_reached(establishment_ids, *, catalogue=None) -> dict[int, boo
     }
 
 
-def hn_prerequisites_reached(establishment_ids) -> dict[int, bool]:
-    """{establishment id: True when its Hôpital numérique prerequisites are recorded as reached} (1 query)."""
+def hn_prerequisites_reached(establishment_ids, *, programme) -> dict[int, bool]:
+    """{establishment id: True when the prerequisites of the programme's earlier programme (Hôpital numérique for
+    HOP'EN) are recorded as reached} (1 query)."""
     ids = _ids(establishment_ids)
     if not ids:
         return {}
-    return {pk: bool(results.prerequisites_reached) for pk, results in hn_results(ids).items()}
+    return {pk: bool(results.prerequisites_reached) for pk, results in hn_results(ids, programme=programme).items()}
 
 
-def domain_targets_reached(establishment_ids, domain_codes, *, catalogue=None) -> dict[tuple[int, str], bool]:
+def domain_targets_reached(
+    establishment_ids, domain_codes, *, programme=None, catalogue=None
+) -> dict[tuple[int, str], bool]:
     """{(establishment id, domain code): True when the indicator group of the domain is reached} (4 queries, 1
     with `catalogue` given). A domain code unknown to the catalogue is not reached."""
     ids = _ids(establishment_ids)
     codes = list(dict.fromkeys(str(code).upper() for code in domain_codes))
     if not ids or not codes:
         return {}
-    catalogue = catalogue or current_catalogue()
+    catalogue = _catalogue(programme, catalogue)
     by_group = {code: [] for code in codes}
     for indicator in catalogue.indicators.all():
         if indicator.group.code in by_group:

@@ -22,11 +22,11 @@ from indicators.models import (
     IndicatorValue,
     PriorProgrammeResult,
     PriorResultKind,
-    ProgrammeDeadline,
     ScanStatus,
     ValueStatus,
 )
-from indicators.selectors import HOPEN, attainment_of, current_catalogue
+from indicators import windows
+from indicators.selectors import attainment_of, current_catalogue
 
 from .models import SoftwareVendor
 from .rules import (
@@ -42,10 +42,6 @@ from .rules import (
     eligibility,
 )
 
-HN = "HN"
-DEROGATORY_DEADLINE = "prerequisites-derogatory-deadline"
-# §5.3.1 « avant le 1er janvier 2021 dernier délai »: used only if the programme calendar is not loaded.
-DEFAULT_DEROGATORY_DEADLINE = datetime.date(2021, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -91,11 +87,17 @@ def _latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
     return {(value.establishment_id, value.indicator_id): value for value in values}
 
 
-def hn_results(establishment_ids) -> dict:
-    """{establishment id: HnResults} of Hôpital numérique; domain codes are HOP'EN codes (see
-    `indicators.PriorProgrammeResult`) — one query."""
-    rows = PriorProgrammeResult.objects.filter(establishment_id__in=establishment_ids, programme__code=HN).values_list(
-        "establishment_id", "kind", "domain_code", "achieved"
+def hn_results(establishment_ids, *, programme) -> dict:
+    """{establishment id: HnResults} of the programme's earlier programme (`programme.prior_programme`: Hôpital
+    numérique for HOP'EN, §5.3.1); domain codes are the programme's codes (see `indicators.PriorProgrammeResult`) —
+    one query; no earlier programme, no result."""
+    prior_id = programme.prior_programme_id
+    rows = (
+        PriorProgrammeResult.objects.filter(establishment_id__in=establishment_ids, programme_id=prior_id).values_list(
+            "establishment_id", "kind", "domain_code", "achieved"
+        )
+        if prior_id is not None
+        else []
     )
     gathered = {pk: {"prerequisites": None, "complete": None, "usage": set(), "funding": set()} for pk in establishment_ids}
     for establishment_id, kind, domain, achieved in rows:
@@ -114,15 +116,10 @@ def hn_results(establishment_ids) -> dict:
     }
 
 
-def derogatory_deadline() -> datetime.date:
-    """The HOP'EN prerequisites' derogatory deadline of the programme calendar (§5.3.1, annex 2 §2) — one query."""
-    day = (
-        ProgrammeDeadline.objects.filter(programme__code=HOPEN, code=DEROGATORY_DEADLINE)
-        .values_list("date", flat=True)
-        .first()
-    )
-    return day or DEFAULT_DEROGATORY_DEADLINE
-
+def derogatory_deadline(programme) -> datetime.date:
+    """The first day past the programme's prerequisites derogatory window (`windows.PREREQUISITES_DEROGATORY`;
+    §5.3.1, annex 2 §2 « avant le 1er janvier 2021 dernier délai » → 01/01/2021 for HOP'EN) — one query."""
+    return windows.programme_window(programme, windows.PREREQUISITES_DEROGATORY).last_day + windows.ONE_DAY
 
 
 def _ghts_with_governance(establishments) -> dict:
@@ -181,23 +178,26 @@ def _application_facts(application) -> ApplicationFacts | None:
     )
 
 
-def eligibility_for_establishment(establishment, *, application=None, today=None) -> dict[str, Verdict]:
-    """{domain: Verdict} for D1–D7 (§5.3.1), as a `VerdictsByDomain` (a dict that also names the reasons common to
-    every domain). The establishment must already be in the caller's scope."""
-    return eligibility_for_establishments([establishment], application=application, today=today)[establishment.pk]
+def eligibility_for_establishment(establishment, *, programme, application=None, today=None) -> dict[str, Verdict]:
+    """{domain: Verdict} for D1–D7 (§5.3.1) on `programme`, as a `VerdictsByDomain` (a dict that also names the
+    reasons common to every domain). The establishment must already be in the caller's scope."""
+    return eligibility_for_establishments(
+        [establishment], programme=programme, application=application, today=today
+    )[establishment.pk]
 
 
-def eligibility_for_establishments(establishments, *, application=None, today=None) -> dict:
-    """{establishment id: VerdictsByDomain} for many establishments with a constant number of queries (lists)."""
+def eligibility_for_establishments(establishments, *, programme, application=None, today=None) -> dict:
+    """{establishment id: VerdictsByDomain} on `programme` (its catalogue in force, its earlier programme's results,
+    its derogatory deadline) for many establishments with a constant number of queries (lists)."""
     establishments = list(establishments)
     ids = [e.pk for e in establishments]
     today = today or timezone.localdate()
-    catalogue = current_catalogue()
+    catalogue = current_catalogue(programme)
     indicators = list(catalogue.indicators.all())
     labels = {group.code: group.label for group in catalogue.groups.all()}
     values = _latest_declared_with_documents(ids, [indicator.pk for indicator in indicators])
-    hn_by_establishment = hn_results(ids)
-    deadline = derogatory_deadline()
+    hn_by_establishment = hn_results(ids, programme=programme)
+    deadline = derogatory_deadline(programme)
     ghts = _ghts_with_governance(establishments)
     facts = _application_facts(application)
     applied_domains = {str(d).upper() for d in (getattr(application, "domains", ()) or ())} if application else set()
@@ -236,7 +236,9 @@ def eligibility_for_establishments(establishments, *, application=None, today=No
     return result
 
 
-def establishment_eligibility(user, finess, *, application=None, today=None):
-    """The establishment (404 outside the user's scope) and its verdicts per domain."""
+def establishment_eligibility(user, finess, *, programme, application=None, today=None):
+    """The establishment (404 outside the user's scope) and its verdicts per domain on `programme`."""
     establishment = get_establishment_for_reading(user, finess)
-    return establishment, eligibility_for_establishment(establishment, application=application, today=today)
+    return establishment, eligibility_for_establishment(
+        establishment, programme=programme, application=application, today=today
+    )

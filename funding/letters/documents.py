@@ -86,11 +86,12 @@ def usage_amount_of(domain) -> Decimal:
     return dossier_rules.usage_amount(domain.total_amount, domain.seed_amount)
 
 
-def domain_labels(programme_code: str = "HOPEN") -> dict[str, str]:
-    """D1–D7 labels from the catalogue in force (annex 1); empty when no catalogue is loaded."""
+def domain_labels(programme) -> dict[str, str]:
+    """D1–D7 labels from the programme's catalogue in force (annex 1 for HOP'EN); empty when no catalogue is
+    loaded."""
     return dict(
         IndicatorGroup.objects.filter(
-            catalogue__programme__code=programme_code, catalogue__is_current=True, kind=GroupKind.DOMAIN
+            catalogue__programme=programme, catalogue__is_current=True, kind=GroupKind.DOMAIN
         ).values_list("code", "label")
     )
 
@@ -153,8 +154,8 @@ def letter_context(letter) -> dict:
         .prefetch_related("shares__establishment")
         .order_by("domain_code")
     )
-    labels = domain_labels(dossier.programme.code)
-    recandidacy_delay = programme_delays(dossier.programme.code).get(RECANDIDACY)  # annex 4 §1: six months
+    labels = domain_labels(dossier.programme)
+    recandidacy_delay = programme_delays(dossier.programme).get(RECANDIDACY)  # annex 4 §1: six months
     rows = {domain.pk: _domain_row(domain, labels, recandidacy_delay) for domain in domains}
     region = dossier.region
     members = sorted(
@@ -176,7 +177,7 @@ def letter_context(letter) -> dict:
         },
         "letter_date": french_date(letter.requested_at),
         "transmitted_on": french_date(dossier.transmitted_at) if dossier.transmitted_at else "",
-        "derogatory_deadline": french_date(derogatory_deadline()),
+        "derogatory_deadline": french_date(derogatory_deadline(dossier.programme)),
         "selected": [rows[d.pk] for d in domains if d.status in SELECTED_STATUSES],
         "refused": [rows[d.pk] for d in domains if d.status == DomainStatus.REFUSED],
         "pending": [rows[d.pk] for d in domains if d.status == DomainStatus.PENDING],

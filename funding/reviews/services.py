@@ -15,11 +15,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from funding.dossiers.models import Dossier, DossierStatus, DomainStatus
+from funding.dossiers.rules import target_beyond_window_message
 from hopen import permissions
 from hopen.audit import audit_record, audit_record_many, diff, snapshot
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import Role, User
 from hopen.notifications import notify
+from indicators import windows
 
 from .models import ProjectReview, ProjectReviewForecast
 
@@ -85,12 +87,14 @@ def project_review_record(
     `prerequisites_forecast`: the forecast date of attainment of the HOP'EN prerequisites (None: not discussed,
     unchanged). `domain_deadlines`: {DossierDomain pk: new target deadline} for selected domains of the dossier
     (an absent domain keeps its deadline). Only changed dates move the dossier's current dates; each change is
-    kept on the review (`ProjectReviewForecast` with the previous deadline) and in the audit trail.
+    kept on the review (`ProjectReviewForecast` with the previous deadline) and in the audit trail. A re-forecast
+    deadline is bounded as at the filing (§5.3.1): not before the review's date, and within the programme's
+    usage-target window (« avant le 1er janvier 2023 » for HOP'EN).
     The other party is notified: the establishment when the ARS records the review, the ARS otherwise.
     """
     dossier = (
         Dossier.objects.select_for_update(of=("self",))
-        .select_related("establishment", "establishment__ght", "region")
+        .select_related("establishment", "establishment__ght", "region", "programme")
         .get(pk=dossier.pk)
     )
     from_ars = permissions.can_manage_region_money(by, dossier.region)
@@ -113,6 +117,9 @@ def project_review_record(
         d.pk: d
         for d in dossier.domains.select_for_update(of=("self",)).filter(pk__in=list(domain_deadlines or {}))
     }
+    targets_window = (
+        windows.programme_window(dossier.programme, windows.USAGE_TARGETS) if domain_deadlines else None
+    )
     for pk, deadline in (domain_deadlines or {}).items():
         domain = domains.get(int(pk))
         if domain is None:
@@ -123,6 +130,15 @@ def project_review_record(
             errors.setdefault("domain_deadlines", []).append(
                 f"{domain.domain_code} : l'échéance ne se modifie que pour un domaine sélectionné dont les cibles "
                 f"ne sont pas encore atteintes ({domain.get_status_display().lower()})."
+            )
+        elif deadline != domain.target_deadline and held_on is not None and deadline < held_on:
+            errors.setdefault("domain_deadlines", []).append(
+                f"{domain.domain_code} : la nouvelle échéance ({_french(deadline)}) est antérieure à la revue du "
+                f"{_french(held_on)}."
+            )
+        elif deadline != domain.target_deadline and not windows.date_within(targets_window, deadline):
+            errors.setdefault("domain_deadlines", []).append(
+                target_beyond_window_message(domain.domain_code, deadline, targets_window)
             )
     if errors:
         raise ValidationError(errors)

@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "indicators.programmes.ProgrammeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
 ]
@@ -85,6 +86,7 @@ TEMPLATES = [
                 "dsfr.context_processors.site_config",
                 "hopen.context_processors.navigation",
                 "ami.context_processors.notifications",
+                "indicators.programmes.programme_switcher",
             ],
         },
     },

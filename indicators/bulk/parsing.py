@@ -59,6 +59,14 @@ MAX_LINES = 5_000
 MAX_ROWS = 50_000  # rows scanned, blank ones included
 MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024  # a larger inflated workbook is a zip bomb, not a template
 XLSX_UNREADABLE = "Fichier Excel illisible : enregistrez-le de nouveau au format .xlsx ou .csv."
+CSV_UNREADABLE = (
+    "Fichier illisible : enregistrez-le au format CSV UTF-8 (séparateur point-virgule) ou .xlsx "
+    "(encodages acceptés : UTF-8, Latin-1 / Windows-1252)."
+)
+NOT_TABULAR = "Ce fichier n'est ni un fichier CSV ni un classeur Excel (.xlsx) : déposez le modèle complété."
+# Files that are plainly not a table, whatever their name: PDF, PNG, JPEG, GIF, gzip, 7z, RAR, ODF/OLE handled above.
+BINARY_SIGNATURES = (b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"\x1f\x8b", b"7z\xbc\xaf", b"Rar!")
+NOT_TABULAR_EXTENSIONS = {"pdf", "png", "jpg", "jpeg", "gif", "doc", "docx", "odt", "ods", "zip", "gz", "json", "xml"}
 # A spreadsheet runs a cell beginning with one of these as a formula: the CSV template quotes such text with "'".
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 TEXT_COLUMNS = ("etablissement", "libelle", "description", "motif_non_applicable", "commentaire")
@@ -101,6 +109,16 @@ class BulkLine:
 
 def bulk_parse(file_bytes: bytes, filename: str) -> list[BulkLine]:
     """Every non-blank line of a CSV or XLSX file, as text. Raises ApplicationError if the file cannot be used."""
+    return _lines_of(read_rows(file_bytes, filename))
+
+
+def read_rows(file_bytes: bytes, filename: str, *, max_rows: int = MAX_ROWS, formulas_as_text: bool = False):
+    """The rows of a CSV or XLSX file as (row number, cells), header included, read lazily; shared by every import.
+
+    Raises ApplicationError for a whole-file problem: too large, empty, not a CSV or XLSX file, an encoding other than
+    UTF-8 or Windows-1252/Latin-1, more than `max_rows` rows. `formulas_as_text` gives an XLSX formula cell as its
+    formula ("=A1+1") rather than its last computed value, so that the caller can refuse it.
+    """
     limit = settings.EVIDENCE_MAX_UPLOAD_SIZE
     if len(file_bytes) > limit:
         raise ApplicationError(f"Le fichier dépasse la taille maximale autorisée ({size_label(limit)}).")
@@ -108,16 +126,16 @@ def bulk_parse(file_bytes: bytes, filename: str) -> list[BulkLine]:
         raise ApplicationError("Le fichier est vide.")
     name = (filename or "").lower()
     if file_bytes.startswith(b"PK\x03\x04"):
-        rows = _xlsx_rows(file_bytes)
-    elif file_bytes.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
+        return _xlsx_rows(file_bytes, max_rows=max_rows, data_only=not formulas_as_text)
+    if file_bytes.startswith(b"\xd0\xcf\x11\xe0") or name.endswith(".xls"):
         raise ApplicationError(
             "Le format Excel 97-2003 (.xls) n'est pas lu : enregistrez le fichier au format .xlsx ou .csv."
         )
-    elif name.endswith(".xlsx"):
+    if name.endswith(".xlsx"):
         raise ApplicationError(XLSX_UNREADABLE)
-    else:
-        rows = _csv_rows(file_bytes)
-    return _lines_of(rows)
+    if file_bytes.startswith(BINARY_SIGNATURES) or (name.rpartition(".")[2] in NOT_TABULAR_EXTENSIONS and "." in name):
+        raise ApplicationError(NOT_TABULAR)
+    return _csv_rows(file_bytes, max_rows=max_rows)
 
 
 def _lines_of(rows) -> list[BulkLine]:
@@ -153,19 +171,21 @@ def _lines_of(rows) -> list[BulkLine]:
     return lines
 
 
-def _csv_rows(file_bytes: bytes):
+def _csv_rows(file_bytes: bytes, *, max_rows: int = MAX_ROWS):
+    if file_bytes.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in file_bytes[:4096]:
+        raise ApplicationError(CSV_UNREADABLE)  # UTF-16/32 or binary: cp1252 would "decode" it into noise
     try:
         text = file_bytes.decode("utf-8-sig")
     except UnicodeDecodeError:
         try:
             text = file_bytes.decode("cp1252")  # what French Excel writes for "CSV (séparateur : point-virgule)"
         except UnicodeDecodeError as exc:
-            raise ApplicationError(
-                "Fichier illisible : enregistrez-le au format CSV UTF-8 (séparateur point-virgule) ou .xlsx."
-            ) from exc
+            raise ApplicationError(CSV_UNREADABLE) from exc
+    if "\x00" in text:
+        raise ApplicationError(CSV_UNREADABLE)
     first_line = text.split("\n", 1)[0]
     delimiter = ";" if first_line.count(";") >= max(first_line.count(","), 1) else ","
-    return _bounded(_csv_records(text, delimiter))
+    return _bounded(_csv_records(text, delimiter), max_rows)
 
 
 def _csv_records(text, delimiter):
@@ -177,17 +197,17 @@ def _csv_records(text, delimiter):
         raise ApplicationError(f"Fichier CSV illisible vers la ligne {number + 1} : {exc}.") from exc
 
 
-def _xlsx_rows(file_bytes: bytes):
+def _xlsx_rows(file_bytes: bytes, *, max_rows: int = MAX_ROWS, data_only: bool = True):
     try:
         with zipfile.ZipFile(io.BytesIO(file_bytes)) as archive:
             if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
                 raise ApplicationError("Ce classeur est trop volumineux une fois décompressé : découpez-le.")
-        workbook = openpyxl.load_workbook(io.BytesIO(file_bytes), read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(io.BytesIO(file_bytes), read_only=True, data_only=data_only)
     except ApplicationError:
         raise
     except Exception as exc:  # openpyxl and zipfile raise many types on a damaged or disguised file
         raise ApplicationError(XLSX_UNREADABLE) from exc
-    return _bounded(_xlsx_records(workbook))
+    return _bounded(_xlsx_records(workbook), max_rows)
 
 
 def _xlsx_records(workbook):
@@ -203,16 +223,21 @@ def _xlsx_records(workbook):
         workbook.close()
 
 
-def _bounded(rows):
-    """Rows, refusing a sheet longer than MAX_ROWS (blank rows included) rather than scanning it for ever."""
+def _bounded(rows, max_rows=MAX_ROWS):
+    """Rows, refusing a sheet longer than `max_rows` (blank rows included) rather than scanning it for ever."""
     for number, row in rows:
-        if number > MAX_ROWS:
-            raise ApplicationError(f"Le fichier compte plus de {MAX_ROWS} lignes : découpez-le en plusieurs fichiers.")
+        if number > max_rows:
+            raise ApplicationError(f"Le fichier compte plus de {max_rows} lignes : découpez-le en plusieurs fichiers.")
         yield number, row
 
 
 def _cell_text(value, column: str) -> str:
-    """A cell as the text a user would have typed: XLSX dates as JJ/MM/AAAA, whole numbers without ".0"."""
+    return cell_text(value, date=column == "date_mesure")
+
+
+def cell_text(value, *, date: bool = False) -> str:
+    """A cell as the text a user would have typed: XLSX dates as JJ/MM/AAAA, whole numbers without ".0"; `date`
+    reads a number as the date Excel shows when the cell is formatted as one."""
     if value is None:
         return ""
     if isinstance(value, datetime.datetime):
@@ -222,7 +247,7 @@ def _cell_text(value, column: str) -> str:
     if isinstance(value, bool):
         return "oui" if value else "non"
     if isinstance(value, int | float):
-        if column == "date_mesure" and 1 <= value < 2_958_466:  # a date typed in a cell formatted as a number
+        if date and 1 <= value < 2_958_466:  # a date typed in a cell formatted as a number
             return from_excel(value).strftime("%d/%m/%Y")
         if float(value).is_integer():
             return str(int(value))

@@ -10,7 +10,6 @@ from hopen.models import Establishment
 
 from ..attainment import rate_percent
 from ..models import Indicator, IndicatorValue, ValueKind, ValueStatus
-from ..selectors import HOPEN
 from ..services import ValueInput, value_input_errors
 from .parsing import (
     BOOLEAN_OF_TEXT, KIND_OF_TEXT, BulkLine, normalized_finess, normalized_word, parse_date, parse_integer,
@@ -147,24 +146,26 @@ def bulk_establishments(user, establishment) -> list[Establishment]:
     return [candidate for candidate in candidates if permissions.can_enter_indicator_values(user, candidate)]
 
 
-def current_indicators() -> list[Indicator]:
-    """The indicators of the catalogue in force, in catalogue order (one query)."""
+def current_indicators(programme) -> list[Indicator]:
+    """The indicators of the programme's catalogue in force, in catalogue order (one query)."""
     return list(
-        Indicator.objects.filter(catalogue__programme__code=HOPEN, catalogue__is_current=True)
+        Indicator.objects.filter(catalogue__programme=programme, catalogue__is_current=True)
         .select_related("group")
         .order_by("group__position", "position")
     )
 
 
-def bulk_plan(*, lines, by, establishments=None) -> BulkPlan:
+def bulk_plan(*, lines, by, programme, establishments=None) -> BulkPlan:
     """Check every line and say what it would change; write nothing.
 
+    The file targets `programme`'s catalogue in force: an indicator code is looked up there only, so a value lands
+    in that programme's catalogue and no other.
     `establishments` bounds the file to a page's perimeter (see `bulk_establishments`); without it, a line may name
     any establishment the user may enter. A FINESS outside that perimeter gets the same message whether it exists or
     not. Queries: indicators, establishments (when not given), existing values — not one per line.
     """
     plan = BulkPlan()
-    indicators = {indicator.code.upper(): indicator for indicator in current_indicators()}
+    indicators = {indicator.code.upper(): indicator for indicator in current_indicators(programme)}
     entries = [line for line in lines if not line.is_ignored]
     plan.ignored_with_figures = [line.line for line in lines if line.is_ignored and line.has_figures]
     if establishments is None:

@@ -19,10 +19,11 @@ TEXT_OF_TARGET = {TargetKind.RATE: "taux", TargetKind.EXISTENCE: "existence"}
 HELP_SHEET_TITLE = "Mode d'emploi"
 
 
-def template_rows(*, establishments) -> list[dict]:
-    """One row per establishment × indicator of the catalogue in force, pre-filled with the latest value: the draft
-    if any (the latest date), else the latest declared value — so that users edit rather than retype. 3 queries."""
-    indicators = current_indicators()
+def template_rows(*, establishments, programme) -> list[dict]:
+    """One row per establishment × indicator of `programme`'s catalogue in force, pre-filled with the latest value:
+    the draft if any (the latest date), else the latest declared value — so that users edit rather than retype.
+    3 queries."""
+    indicators = current_indicators(programme)
     establishment_ids = [establishment.pk for establishment in establishments]
     indicator_ids = [indicator.pk for indicator in indicators]
     drafts = {
@@ -90,8 +91,8 @@ def _csv_cell(column, value) -> str:
     return text
 
 
+HELP_TITLE = "Saisie en masse des indicateurs — {programme}"
 HELP_LINES = [
-    "Saisie en masse des indicateurs HOP'EN",
     "",
     "Une ligne par établissement et par indicateur du catalogue en vigueur, pré-remplie avec la dernière valeur "
     "(le brouillon s'il existe, sinon la dernière valeur déclarée).",
@@ -108,8 +109,9 @@ HELP_LINES = [
 ]
 
 
-def template_xlsx(rows) -> bytes:
-    """The same template as an Excel workbook: bold frozen header, real dates, lists for nature_valeur and existe."""
+def template_xlsx(rows, *, programme_name: str = "") -> bytes:
+    """The same template as an Excel workbook: bold frozen header, real dates, lists for nature_valeur and existe.
+    `programme_name` titles the help sheet (the programme whose catalogue the rows follow)."""
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = SHEET_TITLE
@@ -149,7 +151,7 @@ def template_xlsx(rows) -> bytes:
     for index, column in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = widths.get(column, max(len(column) + 2, 12))
     help_sheet = workbook.create_sheet(HELP_SHEET_TITLE)
-    for text in HELP_LINES:
+    for text in [HELP_TITLE.format(programme=programme_name or "catalogue en vigueur"), *HELP_LINES]:
         help_sheet.append([text])
     help_sheet["A1"].font = Font(bold=True)
     help_sheet.column_dimensions["A"].width = 120

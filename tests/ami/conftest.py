@@ -35,3 +35,19 @@ def ami_input():
         return data
 
     return build
+
+
+def hopen_programme():
+    from indicators.models import Programme
+
+    return Programme.objects.get(code="HOPEN")
+
+
+def save_draft(*, establishment, data, by, now=ON_TIME, programme=None):
+    """`pre_candidature_save` on HOP'EN (by default) at a moment of its AMI window: HOP'EN's own calendar closed on
+    31/12/2021 (§5.3.2), so a draft is saved at the moment the test files it (by default 15/05/2019, on time)."""
+    from ami.services import pre_candidature_save
+
+    return pre_candidature_save(
+        establishment=establishment, programme=programme or hopen_programme(), data=data, by=by, now=now
+    )

@@ -68,7 +68,7 @@ PAYLOAD = {
 
 
 @pytest.mark.parametrize("make_client", [token_client, session_client])
-def test_establishment_writes_ars_and_dgos_read(ami_world, make_client):
+def test_establishment_writes_ars_and_dgos_read(ami_world, hopen_filing_open, make_client):
     t = ami_world
     response = make_client(t.editor).get(ami_url(t.member))
     assert response.status_code == 200
@@ -99,7 +99,7 @@ def test_establishment_writes_ars_and_dgos_read(ami_world, make_client):
     assert PreCandidature.objects.get().comment == "Inscrit au schéma directeur du GHT."
 
 
-def test_calendar_ranges_and_priorities_are_refused_with_french_messages(ami_world):
+def test_calendar_ranges_and_priorities_are_refused_with_french_messages(ami_world, hopen_filing_open):
     t = ami_world
     client = token_client(t.editor)
     response = client.put(ami_url(t.member), {**PAYLOAD, "hopen_prerequisites_forecast": "2021 S2"}, format="json")
@@ -113,7 +113,7 @@ def test_calendar_ranges_and_priorities_are_refused_with_french_messages(ami_wor
     assert response.status_code == 400 and "domains" in response.json()
 
 
-def test_director_validates_then_the_ght_support(ami_world):
+def test_director_validates_then_the_ght_support(ami_world, hopen_filing_open):
     """§5.3.2: « la pré-candidature doit être validée par le directeur d'établissement et le directeur
     d'établissement support » for public members of a GHT; filed on time before 30/06/2019."""
     t = ami_world
@@ -136,7 +136,8 @@ def test_late_filing_is_flagged_and_after_the_late_deadline_refused(ami_world):
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.clinic)
     client = token_client(director)
     assert client.post(validate_url(t.clinic)).status_code == 400  # nothing entered yet
-    client.put(ami_url(t.clinic), PAYLOAD, format="json")
+    with mock.patch("ami.services.timezone.now", return_value=ON_TIME):  # HOP'EN's AMI window (§5.3.2)
+        assert client.put(ami_url(t.clinic), PAYLOAD, format="json").status_code == 200
     with mock.patch("ami.services.timezone.now", return_value=TOO_LATE):
         response = client.post(validate_url(t.clinic))
     assert response.status_code == 400 and "31/12/2021" in response.json()["detail"]
@@ -212,7 +213,7 @@ def test_ars_decides_per_domain_through_the_api(ami_world, filed_pair, sent_task
     assert domain_of(member, "D2").decision == Decision.PRESELECTED
 
 
-def test_no_decision_on_a_pre_candidature_not_yet_filed(ami_world):
+def test_no_decision_on_a_pre_candidature_not_yet_filed(ami_world, hopen_filing_open):
     t = ami_world
     token_client(t.editor).put(ami_url(t.member), PAYLOAD, format="json")
     pre = PreCandidature.objects.get()

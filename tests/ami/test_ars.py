@@ -6,6 +6,7 @@ Helpers and fixtures here are shared by tests/ami/test_exports.py and tests/ami/
 
 import datetime
 import html
+import json
 import itertools
 from decimal import Decimal
 
@@ -19,15 +20,16 @@ from ami.models import Decision, FilingStatus, PreCandidature, PreCandidatureDom
 from ami.services import (
     DomainChoice,
     pre_candidature_decide,
-    pre_candidature_save,
     pre_candidature_validate,
     pre_candidature_validate_as_support,
 )
 from funding.loading import load_amount_grid
+from funding.loading_envelopes import FIXTURE as HOPEN_ENVELOPES
+from indicators.loading import load_envelope_table
 from funding.models import CombinedActivity
 from hopen.models import AuditRecord, Notification, Role
 from indicators.models import Programme
-from tests.ami.conftest import LATE, ON_TIME
+from tests.ami.conftest import LATE, ON_TIME, hopen_programme, save_draft
 from tests.factories import EstablishmentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -43,8 +45,10 @@ C_LOWER = Decimal("22500")  # category C starts at 22 500 — D2 350 k€, D3 30
 
 @pytest.fixture
 def ami_world(tenants, catalogue):
-    """The tenants, the programme calendar and catalogue, the annex-3 grid and combined activities."""
+    """The tenants, the programme calendar and catalogue, the annex-3 grid, the annex-2 envelope table (kept on the
+    programme) and combined activities."""
     load_amount_grid()
+    load_envelope_table(data=json.loads(HOPEN_ENVELOPES.read_text(encoding="utf-8")))
     CombinedActivity.objects.create(establishment=tenants.member, source_year=2023, computed=B_LOWER)
     CombinedActivity.objects.create(establishment=tenants.clinic, source_year=2023, computed=C_LOWER)
     CombinedActivity.objects.create(establishment=tenants.foreign, source_year=2023, computed=B_LOWER)
@@ -54,7 +58,7 @@ def ami_world(tenants, catalogue):
 def file_pre_candidature(establishment, data, *, now=ON_TIME, editor=None, director=None, support_director=None):
     """Enter, validate (director, then GHT support when needed) through the services, with a frozen clock."""
     director = director or user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=establishment)
-    pre = pre_candidature_save(establishment=establishment, data=data, by=editor or director)
+    pre = save_draft(establishment=establishment, data=data, by=editor or director, now=now)
     pre = pre_candidature_validate(pre_candidature=pre, by=director, now=now)
     if pre.status == FilingStatus.AWAITING_SUPPORT:
         support_director = support_director or user_with_role(Role.GHT_SUPPORT_DIRECTOR, ght=establishment.ght)
@@ -165,7 +169,7 @@ def test_5_1_balance_groups_public_private_espic():
 def test_estimated_amount_is_the_annex_3_standard_rate(ami_world):
     from funding.selectors import amount_grid
 
-    grid = amount_grid()
+    grid = amount_grid(hopen_programme())
     assert programming.estimated_amount(B_LOWER, "D2", grid) == Decimal("250000.00")
     assert programming.estimated_amount(Decimal("2000000"), "D1", grid) == Decimal("575000.00")  # standard, not +20 %
     assert programming.estimated_amount(None, "D2", grid) is None
@@ -236,7 +240,7 @@ def test_list_filters(client, ami_world, filed_pair, ami_input, params, expected
     )
     file_pre_candidature(psy, ami_input(domains=[DomainChoice("D5", "2021 S1", 1)]))
     draft = EstablishmentFactory(region=t.region_a, name="CH en préparation")
-    pre_candidature_save(
+    save_draft(
         establishment=draft, data=ami_input(), by=user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=draft)
     )
     names = {t.member.pk: "member", t.clinic.pk: "clinic", psy.pk: "psy", draft.pk: "draft"}
@@ -406,7 +410,7 @@ def test_detail_scopes(client, ami_world, filed_pair):
 def test_no_decision_before_filing(client, ami_world, ami_input):
     """A GHT member's pre-candidature counts as filed only once its support validated it (§5.3.2)."""
     t = ami_world
-    pre = pre_candidature_save(establishment=t.member, data=ami_input(), by=t.editor)
+    pre = save_draft(establishment=t.member, data=ami_input(), by=t.editor)
     pre = pre_candidature_validate(pre_candidature=pre, by=t.director, now=ON_TIME)
     assert pre.status == FilingStatus.AWAITING_SUPPORT
     client.force_login(t.ars_a)
@@ -452,7 +456,7 @@ def test_programming_lists_preselected_domains_by_finess_with_seed_and_usage_per
     assert totals.total.total == Decimal("650000.00") and totals.total.seed == Decimal("130000.00")
     assert response.context["summary"].establishments == 2
     assert response.context["envelope_use"].seed_cap == Decimal("7403600.00")
-    assert response.context["deadline"] == datetime.date(2019, 8, 30)
+    assert response.context["deadline"].last_day == datetime.date(2019, 8, 30)
     assert "30/08/2019" in response.content.decode()
 
     client.force_login(t.dgos)

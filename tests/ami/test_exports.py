@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from ami.exports import PRE_CANDIDATURE_COLUMNS, PROGRAMMING_COLUMNS
 from ami.models import Decision
-from ami.services import pre_candidature_decide, pre_candidature_save
+from ami.services import pre_candidature_decide
 from hopen.models import Role
 from tests.ami.test_ars import (  # noqa: F401  (fixtures)
     ami_world,
@@ -23,6 +23,7 @@ from tests.ami.test_ars import (  # noqa: F401  (fixtures)
     filed_pair,
     query_count,
 )
+from tests.ami.conftest import save_draft
 from tests.factories import user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -118,7 +119,7 @@ def test_export_follows_the_list_filters(client, ami_world, filed_pair):
 
 def test_a_pre_candidature_without_domain_gives_one_line(client, ami_world, ami_input):
     t = ami_world
-    pre_candidature_save(establishment=t.support, data=ami_input(domains=[], position="none"), by=user_with_role(
+    save_draft(establishment=t.support, data=ami_input(domains=[], position="none"), by=user_with_role(
         Role.ESTABLISHMENT_EDITOR, establishment=t.support
     ))
     client.force_login(t.ars_a)

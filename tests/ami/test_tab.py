@@ -15,12 +15,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from ami.models import FilingStatus, PreCandidature, PreCandidatureAttachment
-from ami.services import pre_candidature_decide, pre_candidature_save
+from ami.services import pre_candidature_decide
 from funding.loading import load_amount_grid
 from funding.models import CombinedActivity
 from hopen.models import AuditRecord, Notification, Role
 from indicators.models import ScanStatus
-from tests.ami.conftest import LATE, ON_TIME, TOO_LATE
+from tests.ami.conftest import LATE, ON_TIME, TOO_LATE, hopen_programme, save_draft
 from tests.factories import EstablishmentFactory, user_with_role
 
 pytestmark = pytest.mark.django_db
@@ -89,9 +89,10 @@ def form_data(**overrides):
     return data
 
 
-def save_as(client, user, establishment, **overrides):
-    client.force_login(user)
-    return client.post(tab_url(establishment), form_data(**overrides))
+def save_as(client, user, establishment, moment=ON_TIME, **overrides):
+    """The editor saves the tab at `moment`: by default 15/05/2019, inside HOP'EN's AMI window (its calendar closed
+    on 31/12/2021, §5.3.2; the semesters offered are those not already past at that moment)."""
+    return post_at(client, user, moment, tab_url(establishment), form_data(**overrides))
 
 
 def pdf_bytes(text="Schéma directeur du SI du GHT"):
@@ -126,6 +127,15 @@ def post_at(client, user, moment, url, data):
     return response
 
 
+def get_at(client, user, moment, url):
+    """GET as `user` with the clock frozen at `moment` (the page as it was then); logs in again afterwards."""
+    client.force_login(user)
+    with mock.patch(NOW, return_value=moment):
+        response = client.get(url)
+    client.force_login(user)
+    return response
+
+
 def plain(html):
     """The text of an HTML fragment, tags removed and spaces collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", html).split())
@@ -140,9 +150,9 @@ def pre_candidature_of(establishment):
 
 def test_the_tab_shows_the_five_sections_and_reading_writes_nothing(client, ami):
     """Annex 5: « Estimation du soutien financier », « Manifestation d'intérêt », « Contact », « Commentaire »;
-    the ARS's complementary elements (004). Reading the tab creates no pre-candidature."""
-    client.force_login(ami.editor)
-    response = client.get(tab_url(ami.member))
+    the ARS's complementary elements (004). Reading the tab creates no pre-candidature. Seen on 15/05/2019, inside
+    HOP'EN's AMI window (§5.3.2), when every semester of the calendar was still to come."""
+    response = get_at(client, ami.editor, ON_TIME, tab_url(ami.member))
     page = text_of(response)
     assert response.status_code == 200
     for title in ("1. Estimation du soutien financier", "2. Manifestation d'intérêt", "3. Contact", "4. Commentaire",
@@ -164,7 +174,7 @@ def test_the_tab_shows_the_five_sections_and_reading_writes_nothing(client, ami)
 @pytest.mark.parametrize("reader", ["ars_a", "dgos", "ght_director"])
 def test_ars_dgos_and_support_read_without_a_form(client, ami, reader):
     """Annex 5: « Lecture » for the ARS and the DGOS; the support establishment reads its members' tabs."""
-    pre_candidature_save(establishment=ami.member, data=_input(), by=ami.editor)
+    save_draft(establishment=ami.member, data=_input(), by=ami.editor)
     client.force_login(getattr(ami, reader))
     response = client.get(tab_url(ami.member))
     page = text_of(response)
@@ -309,7 +319,7 @@ def test_the_service_refuses_semesters_outside_the_calendar_too(ami):
     from ami.services import DomainChoice
 
     with pytest.raises(ValidationError) as error:
-        pre_candidature_save(
+        save_draft(
             establishment=ami.member, data=_input(domains=[DomainChoice("D1", "2018 S2", 1)]), by=ami.editor
         )
     assert "hors du calendrier" in str(error.value)
@@ -385,9 +395,8 @@ def test_ght_member_waits_for_the_support_and_is_not_filed_before(client, ami):
     assert not Notification.objects.filter(recipient=ami.ars_a).exists()
     assert Notification.objects.filter(recipient=ami.ght_director, message__contains="attend la validation").exists()
 
-    # The support director's queue lists it, with a validate button.
-    client.force_login(ami.ght_director)
-    queue = client.get(reverse("ami:support_queue"))
+    # The support director's queue lists it, with a validate button (seen inside HOP'EN's AMI window, §5.3.2).
+    queue = get_at(client, ami.ght_director, ON_TIME, reverse("ami:support_queue"))
     waiting = text_of(queue).split('id="en-attente"')[1].split("</table>")[0]
     assert queue.status_code == 200
     assert ami.member.name in waiting and "D2 (1, 2021 S1), D3 (2, 2022 S1)" in waiting
@@ -465,7 +474,7 @@ def test_filing_after_the_late_deadline_is_refused_with_a_clear_message(client, 
     save_as(client, ami.clinic_editor, ami.clinic)
     response = post_at(client, ami.clinic_director, TOO_LATE, tab_url(ami.clinic), {"action": "validate"})
     assert response.status_code == 409
-    assert "Le dépôt des pré-candidatures est clos depuis le 31/12/2021" in text_of(response)
+    assert "Dépôt des candidatures tardives : clos depuis le 31/12/2021 (Instruction, §5.3.2)" in text_of(response)
     assert pre_candidature_of(ami.clinic).status == FilingStatus.DRAFT
 
 
@@ -474,7 +483,7 @@ def test_support_validation_after_the_late_deadline_is_refused_in_the_queue(clie
     post_at(client, ami.director, ON_TIME, tab_url(ami.member), {"action": "validate"})
     response = post_at(client, ami.ght_director, TOO_LATE, reverse("ami:support_queue"), {"pre_candidature": pre_candidature_of(ami.member).pk})
     assert response.status_code == 409
-    assert "est clos depuis le 31/12/2021" in text_of(response)
+    assert "clos depuis le 31/12/2021 (Instruction, §5.3.2)" in text_of(response)
     assert pre_candidature_of(ami.member).status == FilingStatus.AWAITING_SUPPORT
 
 
@@ -526,7 +535,7 @@ def test_dgos_cannot_post_in_the_thread_and_an_empty_message_is_refused(client, 
 
 
 def test_the_establishment_sees_the_ars_decisions_and_the_reason(client, ami):
-    pre_candidature = pre_candidature_save(establishment=ami.clinic, data=_input(), by=ami.clinic_editor)
+    pre_candidature = save_draft(establishment=ami.clinic, data=_input(), by=ami.clinic_editor)
     from ami.services import pre_candidature_validate
 
     with mock.patch(NOW, return_value=ON_TIME):

@@ -4,6 +4,9 @@ domains and rejects one with a reason, and the establishment sees the decisions.
 
 The services read the clock through `django.utils.timezone.now`; the live server runs in this process, so patching
 it freezes the clock before the AMI deadline (30/06/2019) for the whole flow (sessions included).
+
+Then, today: HOP'EN's AMI is closed (31/12/2021) and the tab says so before any typing; the editor switches to the
+demonstration campaign in the header, files there, and the director validates it — no clock frozen.
 """
 
 import datetime
@@ -16,8 +19,13 @@ import pytest
 from ami.models import Decision, FilingStatus, PreCandidature
 from funding.loading import load_amount_grid
 from funding.models import CombinedActivity
+from django.utils import timezone
+
 from hopen.models import Notification, Role
 from indicators.loading import load_calendar, load_catalogue
+from indicators.models import Programme
+from indicators.periods import semester_of
+from indicators.programme_file import PROGRAMME_FILES, load_programme_file
 from tests.ami.test_tab import with_notification_counter
 from tests.browser.session import log_in
 from tests.factories import (
@@ -82,7 +90,10 @@ def test_ami_flow_from_the_editor_to_the_ars_decision(page, live_server, flow, a
     with mock.patch("ami.services.timezone.now", return_value=FROZEN):
         # 1. The editor of the GHT member fills the tab.
         log_in(page, base, flow.editor, tab)
-        assert page.locator("h1").inner_text() == "HOP'EN, appel à manifestation d'intérêt"
+        assert page.locator("h1").inner_text() == (
+            "Hôpital numérique ouvert sur son environnement, appel à manifestation d'intérêt"
+        )
+        assert page.locator("#fenetre-depot").get_attribute("data-state") == "on_time"
         assert page.locator("#categorie").inner_text() == "C"
         assert page.locator("#statut-pre-candidature").get_attribute("data-status") == "draft"
         shot(page, artifacts_dir, "01-onglet-vide")
@@ -206,3 +217,55 @@ def test_ami_flow_from_the_editor_to_the_ars_decision(page, live_server, flow, a
     # The only error answer is the refused save (duplicate rank), a 400 that shows the form again.
     assert page.recorder.failed_responses == [(400, f"{base}{tab}")]
 
+
+
+def test_ami_today_closed_on_hopen_then_filed_on_the_demonstration_campaign(page, live_server, flow, artifacts_dir, sent_tasks):
+    """Today (no frozen clock): HOP'EN's tab shows its AMI closed since 31/12/2021 (§5.3.2) with its actions disabled
+    before any typing; the editor switches to the demonstration campaign in the header and files on it."""
+    load_programme_file(PROGRAMME_FILES / "demo-2026.json")
+    base = live_server.url
+    clinic = EstablishmentFactory(region=flow.member.region, name="CH de Vervins", city="Vervins")
+    editor = user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=clinic)
+    director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=clinic)
+    tab = f"/etablissements/{clinic.finess}/ami/"
+    page.on("dialog", lambda dialog: dialog.accept())
+    current = semester_of(timezone.localdate())
+
+    log_in(page, base, editor, tab)
+    banner = page.locator("#fenetre-depot")
+    assert banner.get_attribute("data-state") == "closed"
+    assert "clos depuis le 31/12/2021 (Instruction, §5.3.2)" in banner.inner_text()
+    assert page.locator("#enregistrer").is_disabled()
+    assert page.locator("#ami-referent_name").is_disabled()
+    shot(page, artifacts_dir, "10-hopen-clos")
+
+    page.select_option("#programme-choisi", "DEMO2026")
+    with page.expect_navigation():
+        page.locator("#selecteur-programme").get_by_role("button", name="Changer").click()
+    assert "Campagne de démonstration 2026–2028 (fictive)" in page.locator("h1").inner_text()
+    assert page.locator("#fenetre-depot").get_attribute("data-state") == "on_time"
+    assert "ouvert jusqu'au 31/03/2027 inclus" in page.locator("#fenetre-depot").inner_text()
+    assert page.locator("#ami-D2_semester option").nth(1).get_attribute("value") == current
+    page.locator("label", has_text="Définitive").click()
+    page.select_option("#ami-hn_prerequisites_reached", "yes")
+    page.select_option("#ami-hopen_prerequisites_forecast", current)
+    page.select_option("#ami-D2_semester", current)
+    page.select_option("#ami-D2_priority", "1")
+    page.fill("#ami-referent_name", "Paul Lefèvre")
+    with page.expect_navigation():
+        page.click("#enregistrer")
+    assert "Pré-candidature enregistrée." in page.locator(".fr-alert--success").first.inner_text()
+    shot(page, artifacts_dir, "11-demo-enregistree")
+
+    log_in(page, base, director, f"{tab}?programme=DEMO2026")
+    with page.expect_navigation():
+        page.click("#valider")
+    assert page.locator("#statut-pre-candidature").get_attribute("data-status") == "filed"
+    shot(page, artifacts_dir, "12-demo-deposee")
+    filed = PreCandidature.objects.get(establishment=clinic)
+    assert (filed.programme, filed.status, filed.is_late) == (
+        Programme.objects.get(code="DEMO2026"), FilingStatus.FILED, False,
+    )
+    assert page.recorder.csp_violations() == []
+    assert page.recorder.page_errors == []
+    assert page.recorder.failed_responses == []

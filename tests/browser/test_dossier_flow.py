@@ -13,6 +13,7 @@ from envelopes.models import EntryKind, LedgerEntry
 from funding.dossiers import services
 from funding.models import DomainStatus, DossierStatus
 from tests.browser.session import log_in
+from tests.factories_dossiers import hopen_programme
 from tests.funding.dossier_scene import domains, reach, world  # noqa: F401  (world: fixture)
 
 TARGETS = datetime.date.today() + datetime.timedelta(days=365)  # a target deadline in the future
@@ -41,11 +42,13 @@ def shot(page, artifacts_dir, name):
 
 
 def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(
-    page, live_server, world, artifacts_dir, sent_tasks
+    page, live_server, world, artifacts_dir, sent_tasks, hopen_filing_open
 ):
+    """A flow filed today on HOP'EN, whose dossier window closed on 31/12/2021 (§5.3.2): its windows moved around
+    today (`hopen_filing_open`)."""
     t = world
     base = live_server.url
-    dossier = services.dossier_create(establishment=t.clinic, domains=domains("D2", "D3", deadline=TARGETS), by=t.clinic_director)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2", "D3", deadline=TARGETS), by=t.clinic_director)
     dossier = services.dossier_transmit(dossier=dossier, by=t.clinic_director)
     totals = {d.domain_code: d.total_amount for d in dossier.domains.all()}
     detail = f"/dossiers/{dossier.reference}/"

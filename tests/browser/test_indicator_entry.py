@@ -53,6 +53,8 @@ def test_enter_upload_declare_and_the_grid_turns(page, live_server, hospital, ar
     assert row.get_attribute("data-attainment") == "missing"
 
     page.goto(f"{base}/etablissements/{establishment.finess}/indicateurs/D1.1/")
+    # Issue 11: the page names the programme whose catalogue the values belong to (the default one, HOP'EN).
+    assert "Hôpital numérique ouvert sur son environnement" in page.locator("#programme-valeurs").inner_text()
     page.fill("#saisie-measured_on", "2020-03-15")
     page.fill("#saisie-numerator", "95")
     page.fill("#saisie-denominator", "100")

@@ -13,7 +13,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 D = Decimal
 FIELDS = {
-    "region", "region_name", "total", "seed_total", "usage_total", "seed_committed", "seed_paid", "usage_committed",
+    "programme", "region", "region_name", "total", "seed_total", "usage_total", "seed_committed", "seed_paid", "usage_committed",
     "usage_paid", "refunds_claimed", "refunds_received", "available",
 }
 
@@ -34,7 +34,7 @@ def test_envelope_list_fields_are_decimal_strings_in_euros(tenants, envelope_a, 
     [row] = response.json()
     assert set(row) == FIELDS
     assert row == {
-        "region": "32", "region_name": "Hauts-de-France", "total": "500000.00", "seed_total": "100000.00",
+        "programme": "HOPEN", "region": "32", "region_name": "Hauts-de-France", "total": "500000.00", "seed_total": "100000.00",
         "usage_total": "400000.00", "seed_committed": "30000.00", "seed_paid": "30000.00", "usage_committed": "0.00",
         "usage_paid": "0.00", "refunds_claimed": "30000.00", "refunds_received": "0.00", "available": "470000.00",
     }
@@ -42,8 +42,9 @@ def test_envelope_list_fields_are_decimal_strings_in_euros(tenants, envelope_a, 
 
 def test_dgos_reads_the_18_regions_in_constant_queries(all_envelopes, django_assert_max_num_queries):
     client = client_for(all_envelopes.dgos)
-    # Session, user, roles: 3; session save and its savepoint pair: 3; envelopes, then their balances: 2.
-    with django_assert_max_num_queries(8):
+    # Session, user, roles: 3; session save and its savepoint pair: 3; envelopes, then their balances: 2; the
+    # request's programme (issue 11: the programmes offered): 1.
+    with django_assert_max_num_queries(9):
         response = client.get("/api/v1/envelopes/")
     rows = response.json()
     assert len(rows) == 18
@@ -93,7 +94,7 @@ def test_ledger_entries_are_paginated_newest_first_and_read_only(tenants, envelo
     for establishment in (tenants.member, tenants.support, tenants.clinic):
         seed_commit(dossier_domain=make_domain(establishment), amount=D("1000"), is_derogatory=False, by=tenants.ars_a)
     client = client_for(tenants.ars_a)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):  # 9 + 1: the request's programme (issue 11)
         response = client.get("/api/v1/envelopes/32/entries/")
     body = response.json()
     assert body["count"] == 5

@@ -20,7 +20,7 @@ from envelopes.selectors import (
 from envelopes.services import derogatory_ceiling_raise, sector_quotas_set, seed_commit
 from hopen.exceptions import ApplicationError
 from tests.factories import UserFactory
-from tests.factories_dossiers import DossierFactory
+from tests.factories_dossiers import DossierFactory, hopen_programme
 
 pytestmark = pytest.mark.django_db
 D = Decimal
@@ -45,26 +45,27 @@ def codes(envelopes):
 )
 def test_envelopes_are_scoped_to_the_user(tenants, envelope_a, envelope_b, role, visible):
     user = getattr(tenants, role)
-    assert codes(envelopes_visible_to(user)) == visible
-    assert {e.region.code for e, _ in balances_visible_to(user)} == visible
-    assert {e.envelope.region.code for e in ledger_entries_visible_to(user)} == visible
+    assert codes(envelopes_visible_to(user, programme=hopen_programme())) == visible
+    assert {e.region.code for e, _ in balances_visible_to(user, programme=hopen_programme())} == visible
+    assert {e.envelope.region.code for e in ledger_entries_visible_to(user, programme=hopen_programme())} == visible
     for code in {"32", "53"} - visible:
         with pytest.raises(Http404):
-            envelope_of_region(user, code)
+            envelope_of_region(user, code, programme=hopen_programme())
     for code in visible:
-        assert envelope_of_region(user, code).region.code == code
+        assert envelope_of_region(user, code, programme=hopen_programme()).region.code == code
 
 
 def test_a_user_without_role_sees_nothing(tenants, envelope_a):
-    assert list(envelopes_visible_to(UserFactory())) == []
+    assert list(envelopes_visible_to(UserFactory(), programme=hopen_programme())) == []
     with pytest.raises(Http404):
-        envelope_of_region(UserFactory(), "32")
+        envelope_of_region(UserFactory(), "32", programme=hopen_programme())
 
 
 def test_balances_of_all_regions_in_constant_queries(all_envelopes, django_assert_max_num_queries):
     dgos = all_envelopes.dgos
+    programme = hopen_programme()
     with django_assert_max_num_queries(3):
-        rows = balances_visible_to(dgos)
+        rows = balances_visible_to(dgos, programme=programme)
     assert len(rows) == 18
     total = balances_total([b for _, b in rows])
     # Annex 2 §1: the regional amounts as printed add up to 419 999 k€ (the printed total, 420 000, is rounded).
@@ -75,8 +76,9 @@ def test_balances_of_all_regions_in_constant_queries(all_envelopes, django_asser
 def test_ledger_entries_newest_first_in_constant_queries(tenants, envelope_a, make_domain, django_assert_max_num_queries):
     for establishment in (tenants.member, tenants.support, tenants.clinic):
         seed_commit(dossier_domain=make_domain(establishment), amount=D("1000"), is_derogatory=False, by=tenants.ars_a)
+    programme = hopen_programme()
     with django_assert_max_num_queries(2):
-        listed = [(e.sequence, e.establishment and e.establishment.name, e.dossier_domain and e.dossier_domain.dossier.reference) for e in ledger_entries_visible_to(tenants.ars_a)]
+        listed = [(e.sequence, e.establishment and e.establishment.name, e.dossier_domain and e.dossier_domain.dossier.reference) for e in ledger_entries_visible_to(tenants.ars_a, programme=programme)]
     assert [sequence for sequence, _, _ in listed] == [5, 4, 3, 2, 1]
 
 

@@ -16,7 +16,7 @@ from funding.models import CombinedActivity, DomainStatus, DossierStatus, Softwa
 from hopen.models import Role
 from indicators.models import IndicatorValue, PriorProgrammeResult, Programme
 from tests.factories import user_with_role
-from tests.factories_dossiers import DossierDomainFactory, DossierFactory, open_envelope
+from tests.factories_dossiers import DossierDomainFactory, DossierFactory, hopen_programme, open_envelope
 from tests.indicators.conftest import indicator
 
 UTC = datetime.timezone.utc
@@ -109,7 +109,7 @@ def transmitted_dossier(t, *codes, establishment=None, by=None, now=NOW):
     """A dossier of the clinic (by default) on `codes`, created and transmitted through the services."""
     establishment = establishment or t.clinic
     by = by or t.clinic_director
-    dossier = services.dossier_create(establishment=establishment, domains=domains(*codes, vendors=[t.vendor.pk]), by=by, now=now)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=establishment, domains=domains(*codes, vendors=[t.vendor.pk]), by=by, now=now)
     return services.dossier_transmit(dossier=dossier, by=by, now=now)
 
 

@@ -18,7 +18,7 @@ from funding.models import CombinedActivity, DomainStatus, Dossier, DossierLette
 from hopen.demo import seed_demo
 from hopen.models import AuditRecord, User
 from indicators.models import Evidence, IndicatorValue
-from tests.factories_dossiers import open_envelope
+from tests.factories_dossiers import hopen_programme, open_envelope
 
 pytestmark = pytest.mark.django_db
 
@@ -41,9 +41,10 @@ def private_root(settings, tmp_path):
 
 
 @pytest.fixture
-def demo_world(tenants, catalogue, private_root):
+def demo_world(tenants, catalogue, demo_programme, private_root):
     """Region A (code 32) has a GHT (support + member) and a private clinic, their demo accounts, the annex-3 grid,
-    combined activities and an open envelope; region B (53) has no envelope."""
+    combined activities and an open envelope; region B (53) has no envelope. The demonstration campaign (open today)
+    is loaded: the dossier awaiting the ARS's decision is filed on it (HOP'EN's dossier window closed, §5.3.2)."""
     load_amount_grid()
     for establishment, value in ((tenants.support, "60000"), (tenants.member, "20000"), (tenants.clinic, "9000")):
         CombinedActivity.objects.create(establishment=establishment, source_year=2023, computed=Decimal(value))
@@ -66,7 +67,8 @@ def test_seed_writes_the_region_scenario_through_the_services_once(demo_world):
 
     references = seed_demo_dossiers(skipped=skipped, generate_letters=False)
 
-    assert len(references) == 3 and all(r.startswith("HOPEN-32-") for r in references)
+    assert len(references) == 3
+    assert [r.split("-", 2)[:2] for r in references] == [["HOPEN", "32"], ["HOPEN", "32"], ["DEMO2026", "32"]]
     assert any("Bretagne" in reason and "open_envelopes" in reason for reason in skipped)
     own, private, ght = (Dossier.objects.get(reference=r) for r in references)
     # 1. The support's dossier: both domains selected with a non-derogatory seed (annex 2 §2), D2 paid, D3 moved.
@@ -82,8 +84,8 @@ def test_seed_writes_the_region_scenario_through_the_services_once(demo_world):
     assert selected.seed_is_derogatory and selected.seed_paid_at is not None
     assert refused.status == DomainStatus.REFUSED and refused.refusal_kind == RefusalKind.FINANCIAL
     assert refused.decision_reason
-    # 3. The GHT dossier for the member (annex 3 §2), awaiting the decision.
-    assert ght.ght == t.ght and ght.status == DossierStatus.TRANSMITTED
+    # 3. The GHT dossier for the member (annex 3 §2), awaiting the decision, on the campaign open today (§5.3.2).
+    assert ght.ght == t.ght and ght.status == DossierStatus.TRANSMITTED and ght.programme.code == "DEMO2026"
     assert list(ght.members.values_list("establishment", flat=True)) == [t.member.pk]
     # Real audit trail, ledger and letters.
     actions = set(AuditRecord.objects.values_list("action", flat=True))
@@ -108,7 +110,7 @@ def test_dashboard_and_ledger_figures_are_not_empty_and_letters_are_generated(de
 
     references = seed_demo_dossiers()
 
-    board = dashboard(t.ars, dashboard_scope(t.ars, "32"))
+    board = dashboard(t.ars, dashboard_scope(t.ars, "32"), programme=hopen_programme())
     assert board.balances.seed_committed > 0 and board.balances.seed_paid > 0
     assert board.balances.usage_committed > 0 and board.balances.usage_paid == board.balances.usage_committed
     assert board.selected_dossiers == 2 and board.selected_domains == 3

@@ -48,7 +48,7 @@ def test_annex_2_table_is_transcribed_whole():
         assert region.source
 
 
-def test_every_region_is_within_one_and_a_half_points_of_annex_2(client):
+def test_every_region_is_within_one_and_a_half_points_of_annex_2(client, hopen_envelope_table):
     report = import_sae(settings.HOPEN_SAE_DIR)
     assert report.errors == []
     counts = combined_activity_refresh()

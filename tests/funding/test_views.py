@@ -70,7 +70,7 @@ def input_value(response, name):
 
 
 @pytest.fixture
-def activity(tenants, grid):
+def activity(tenants, grid, hopen_envelope_table):
     """Combined activities computed by the service from SAE-like figures (annex 3 §1: 1 MCO day = 1)."""
     ActivityFiguresFactory(establishment=tenants.member, mco_full_days=600_000, mco_sessions=30_000)  # 615 000
     ActivityFiguresFactory(establishment=tenants.support, mco_full_days=200_000)
@@ -335,7 +335,7 @@ def test_regional_shares_put_our_share_next_to_annex_2(client, activity):
     assert '<td class="hopen-number" data-share="annex">0,48</td>' in corse
 
 
-def test_regional_shares_without_any_combined_activity(client, tenants):
+def test_regional_shares_without_any_combined_activity(client, tenants, hopen_envelope_table):
     client.force_login(tenants.dgos)
     page = text_of(client.get(REGIONAL))
     assert "Aucune activité combinée n'est encore calculée" in page

@@ -3,7 +3,7 @@ import datetime
 import pytest
 
 from indicators.loading import load_calendar, load_catalogue
-from indicators.models import Indicator
+from indicators.models import Indicator, Programme
 from indicators.services import ValueInput, value_declare, value_save_draft
 
 
@@ -15,8 +15,15 @@ def catalogue(db):
     return Indicator.objects.filter(catalogue__is_current=True, catalogue__programme__code="HOPEN")
 
 
-def indicator(code):
-    return Indicator.objects.get(code=code, catalogue__is_current=True)
+def hopen_programme():
+    """HOP'EN, loaded by the `catalogue` fixture (tests may name programmes; application code may not)."""
+    return Programme.objects.get(code="HOPEN")
+
+
+def indicator(code, programme_code="HOPEN"):
+    """The indicator of a programme's catalogue in force (HOP'EN's unless told: the demo campaign has the same
+    codes in its own catalogue)."""
+    return Indicator.objects.get(code=code, catalogue__is_current=True, catalogue__programme__code=programme_code)
 
 
 def rate(numerator, denominator, day=datetime.date(2020, 3, 15), **extra):

@@ -301,8 +301,9 @@ def test_list_makes_a_constant_number_of_queries(tenants, catalogue, auth):
     assert sum(row["latest_declared"] is not None for row in response.json()["indicators"]) == 19
     assert len(many) == len(few), [q["sql"] for q in many.captured_queries]
     # Authentication (session: 2 reads + its idle-timeout refresh; token: 1), scope (1), establishment (1),
-    # catalogue (3), latest declared values (1), their declarers (1), drafts (1).
-    assert len(many) <= 13, "\n".join(q["sql"][:150] for q in many.captured_queries)
+    # programme of the request (1, issue 11: the programmes offered), catalogue (3), latest declared values (1),
+    # their declarers (1), drafts (1).
+    assert len(many) <= 14, "\n".join(q["sql"][:150] for q in many.captured_queries)
 
 
 # --- Versions of one indicator -------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from indicators.bulk import applying, parsing, planning
 from indicators.models import IndicatorValue, ValueStatus
 from indicators.services import value_save_draft
 from tests.factories import EstablishmentFactory, make_finess
-from tests.indicators.conftest import declared, existence, indicator, not_applicable, rate
+from tests.indicators.conftest import declared, existence, hopen_programme, indicator, not_applicable, rate
 
 pytestmark = pytest.mark.django_db
 
@@ -80,6 +80,7 @@ def csv_rows(response):
 
 
 def plan_of(rows, user, **kwargs):
+    kwargs.setdefault("programme", hopen_programme())
     return planning.bulk_plan(lines=parsing.bulk_parse(csv_bytes(rows), "f.csv"), by=user, **kwargs)
 
 
@@ -177,7 +178,7 @@ def test_template_round_trip_changes_nothing(client, tenants, catalogue, fmt):
     assert entries["P1.1"].comment == "Ligne\nsur deux lignes ; avec « guillemets »"
     assert entries["P1.2"].exists == "non"
 
-    plan = planning.bulk_plan(lines=lines, by=tenants.editor)
+    plan = planning.bulk_plan(lines=lines, by=tenants.editor, programme=hopen_programme())
     assert plan.is_valid, messages_of(plan)
     assert [change.action for change in plan.changes] == ["unchanged"] * 3
     assert plan.writes == []
@@ -190,7 +191,9 @@ def test_parse_accepts_comma_separator_without_bom_windows_1252_and_lost_leading
         [parsed] = parsing.bulk_parse(content, "export.csv")
         assert parsed.comment == "Créé à Évreux"
         assert parsing.normalized_finess(parsed.finess) == support_02.finess
-        plan = planning.bulk_plan(lines=[parsed], by=tenants.editor, establishments=[support_02])
+        plan = planning.bulk_plan(
+            lines=[parsed], by=tenants.editor, programme=hopen_programme(), establishments=[support_02]
+        )
         assert plan.errors[0].messages == [f"finess « {parsed.finess} » : {planning.OUT_OF_SCOPE}"]  # not the editor's
 
 
@@ -208,7 +211,7 @@ def test_parse_xlsx_dates_as_text_or_real_dates_and_numbers_as_floats(tenants, c
     assert [(entry.line, entry.measured_on, entry.numerator) for entry in lines] == [
         (2, "15/03/2020", "8"), (3, "16/03/2020", "1"), (5, "16/03/2020", ""),
     ]
-    plan = planning.bulk_plan(lines=lines, by=tenants.editor)
+    plan = planning.bulk_plan(lines=lines, by=tenants.editor, programme=hopen_programme())
     assert plan.is_valid, messages_of(plan)
     assert [change.action for change in plan.changes] == ["create"] * 3
 
@@ -531,14 +534,14 @@ def test_import_page_for_the_editor(client, tenants, catalogue):
 
 def test_dry_run_query_count_does_not_grow_with_the_lines(client, tenants, catalogue):
     """Indicators, establishments and existing values are fetched once, not per line."""
-    codes = [value.code for value in planning.current_indicators()]
+    codes = [value.code for value in planning.current_indicators(hopen_programme())]
     for code in codes[:20]:
         value_save_draft(
             establishment=tenants.member, indicator=indicator(code), by=tenants.editor,
             data=rate(1, 2) if indicator(code).target_kind == "rate" else existence(True),
         )
 
-    kinds = {value.code: value.target_kind for value in planning.current_indicators()}
+    kinds = {value.code: value.target_kind for value in planning.current_indicators(hopen_programme())}
 
     def rows(count):
         return [
@@ -551,7 +554,7 @@ def test_dry_run_query_count_does_not_grow_with_the_lines(client, tenants, catal
     for count in (3, 41):
         lines = parsing.bulk_parse(csv_bytes(rows(count)), "f.csv")
         with CaptureQueriesContext(connection) as queries:
-            plan = planning.bulk_plan(lines=lines, by=tenants.editor)
+            plan = planning.bulk_plan(lines=lines, by=tenants.editor, programme=hopen_programme())
         assert plan.is_valid and len(plan.changes) == count
         counts[count] = len(queries)
     assert counts[3] == counts[41] <= 6

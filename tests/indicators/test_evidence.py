@@ -523,7 +523,8 @@ def test_upload_without_next_goes_back_to_the_indicator_page(client, tenants, dr
     for next_url in ("", "https://exemple.invalid/phishing", "//exemple.invalid/"):
         response = client.post(upload_url(draft), {"file": upload("a.pdf", pdf_bytes(next_url)), "next": next_url})
         expected = reverse("indicators:indicator_detail", kwargs={"finess": tenants.member.finess, "code": "P1.1"})
-        assert response["Location"] == f"{expected}#pieces-justificatives-{draft.pk}"
+        # The value's programme rides along: the page opens on the programme the value belongs to.
+        assert response["Location"] == f"{expected}?programme=HOPEN#pieces-justificatives-{draft.pk}"
 
 
 def test_a_refused_file_does_not_lose_the_others(client, tenants, draft):

@@ -10,6 +10,12 @@ trail in the same transaction (before → after), requests the letters of the de
 (`funding.letters.services`) and notifies the establishment and the ARS (in-app now, e-mail after commit).
 
 Decisions documented here:
+- Windows (`indicators.windows`): a dossier is created, its initialisation asked and it is transmitted only within its
+  programme's dossier window (§5.3.2; HOP'EN's closed on 31/12/2021), checked inside the service's transaction with
+  its `now` — outside it `WindowClosed` (400, nothing written, nothing audited). A target deadline is not past and
+  within the programme's usage-target window (§5.3.1 « avant le 1er janvier 2023 »), at creation and at a review.
+- The programme is given (`programme=`, from `request.programme` on the pages and the API) or the dossier's; the
+  reference names it (`DEMO2026-32-2026-00001`). Re-candidacy and « already candidate » are read per programme.
 - Re-candidacy (annex 4 §1) is checked per candidate establishment and domain, at creation and again at
   transmission: a domain refused for that establishment cannot be presented again before
   `funding.dossiers.rules.recandidacy_allowed_from`. An establishment cannot either present a domain already in

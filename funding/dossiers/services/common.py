@@ -11,11 +11,10 @@ from hopen import permissions
 from hopen.audit import snapshot
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import Establishment, Role, User
-from indicators.models import Programme
+from indicators import windows
 
 from ..models import Dossier, DossierDomain
 
-HOPEN = "HOPEN"
 DOSSIER_FIELDS = [
     "status", "comment", "initialisation_requested_at", "initialised_at", "initialised_by", "transmitted_at",
     "transmitted_by", "review_started_at", "decided_at", "closed_at", "closed_by", "closure_kind", "closure_reason",
@@ -54,15 +53,25 @@ def _date(day: datetime.date) -> str:
     return f"{day:%d/%m/%Y}"
 
 
-def _programme() -> Programme:
-    programme = Programme.objects.filter(code=HOPEN).first()
+def _require_programme(programme):
     if programme is None:
-        raise ApplicationError("Le programme HOP'EN n'est pas chargé (commande « load_programme »).")
+        raise ApplicationError("Aucun programme n'est indiqué pour ce dossier (commande « load_programme »).")
     return programme
 
 
-def _delay(code):
-    return calendar.programme_delay(code)
+def _delay(code, programme):
+    return calendar.programme_delay(code, programme)
+
+
+def _require_filing_open(programme, now, action: str):
+    """§5.3.2 « Etape 2 »: a dossier is filed within the programme's dossier window (`indicators.windows`); outside
+    it `WindowClosed` (400, nothing written, nothing audited) with the closing date and the section."""
+    return windows.require_open(programme, windows.DOSSIER_FILING, timezone.localdate(now), action=action)
+
+
+def _targets_window(programme):
+    """§5.3.1: the programme's usage-target window (target deadlines are bounded by it)."""
+    return windows.programme_window(programme, windows.USAGE_TARGETS)
 
 
 def _link(dossier) -> str:

@@ -38,19 +38,20 @@ def _seed_is_derogatory(dossier, members, today) -> bool:
     from funding.eligibility.progress import hn_prerequisites_reached, prerequisites_reached
     from funding.eligibility.selectors import derogatory_deadline
 
-    reached = prerequisites_reached([m.pk for m in members])
+    programme = dossier.programme
+    reached = prerequisites_reached([m.pk for m in members], programme=programme)
     behind = [m for m in members if not reached.get(m.pk)]
     if not behind:
         return False
     names = ", ".join(m.name for m in behind)
-    deadline = derogatory_deadline()
+    deadline = derogatory_deadline(programme)
     if today >= deadline:
         raise ApplicationError(
             f"Amorçage impossible : les prérequis HOP'EN ne sont pas atteints ({names}) et le délai dérogatoire est "
             f"échu (avant le {_date(deadline)}, instruction §5.1 et annexe 2 §2). Sélectionnez le domaine sans "
             "amorçage."
         )
-    hn = hn_prerequisites_reached([m.pk for m in behind])
+    hn = hn_prerequisites_reached([m.pk for m in behind], programme=programme)
     without_hn = [m.name for m in behind if not hn.get(m.pk)]
     if without_hn:
         raise ApplicationError(
@@ -146,7 +147,7 @@ def domain_refuse(*, domain, reason, refusal_kind, by, now=None) -> DossierDomai
     audit_record(actor=by, action="dossier_domain.refuse", target=domain, changes=diff(before, _domain_state(domain)))
     if _conclude_if_decided(dossier, by, now) is None:
         text = f"Domaine {domain.domain_code} du dossier {dossier.reference} refusé par l'ARS : {reason}"
-        delay = calendar.programme_delays().get(calendar.RECANDIDACY)
+        delay = calendar.programme_delays(dossier.programme).get(calendar.RECANDIDACY)
         if delay is not None:
             allowed = recandidacy_allowed_from(timezone.localdate(now), refusal_kind, delay)
             text += f" Nouvelle candidature possible à partir du {_date(allowed)} (annexe 4 §1)."

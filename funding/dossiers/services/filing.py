@@ -37,8 +37,10 @@ from .common import (
     _members,
     _notify,
     _now,
-    _programme,
+    _require_filing_open,
+    _require_programme,
     _require_region_money,
+    _targets_window,
 )
 
 
@@ -81,9 +83,10 @@ def _vendors(domains) -> dict:
     return found
 
 
-def _shares(members, domains) -> dict:
-    """{(establishment id, code): (combined activity, amount)}: annex 3 §2 flat amount of each candidate."""
-    grid = amount_grid()
+def _shares(members, domains, programme) -> dict:
+    """{(establishment id, code): (combined activity, amount)}: annex 3 §2 flat amount of each candidate, from the
+    programme's grid."""
+    grid = amount_grid(programme)
     if not grid.categories:
         raise ApplicationError("La grille des montants de l'annexe 3 n'est pas chargée : les montants ne peuvent pas être calculés.")
     activities = {
@@ -107,8 +110,10 @@ def _shares(members, domains) -> dict:
     return shares
 
 
-def _check_domains(domains, today):
-    errors = domain_input_errors(domains, today=today)
+def _check_domains(domains, today, programme):
+    """The domains as typed; a target deadline is not past and within the programme's usage-target window
+    (§5.3.1, « Instruction, §5.3.1 » for HOP'EN)."""
+    errors = domain_input_errors(domains, today=today, targets_window=_targets_window(programme))
     if errors:
         raise ApplicationError(" ".join(m for messages in errors.values() for m in messages), extra={"errors": errors})
 
@@ -116,7 +121,7 @@ def _check_domains(domains, today):
 def _write_domains(dossier, domains, members):
     """Domains with their amounts (annex 3 §2: the total is the sum of the candidates' flat amounts)."""
     vendors = _vendors(domains)
-    shares = _shares(members, domains)
+    shares = _shares(members, domains, dossier.programme)
     for domain in domains:
         total = domain_total(shares[(m.pk, domain.code)][1] for m in members)
         row = DossierDomain.objects.create(
@@ -136,17 +141,18 @@ def _write_domains(dossier, domains, members):
 
 
 def _new_dossier(
-    *, establishment, domains, by, ght_members, comment, status, now, prerequisites_forecast=None
+    *, establishment, domains, by, ght_members, comment, status, now, programme, action, prerequisites_forecast=None
 ) -> Dossier:
     if not permissions.can_prepare_dossier(by, establishment):
         raise PermissionRefused("Seul l'établissement (ou l'établissement support de son GHT) prépare ses dossiers.")
-    programme = _programme()
+    programme = _require_programme(programme)
+    _require_filing_open(programme, now, action)
     domains = list(domains)
     today = timezone.localdate(now)
-    _check_domains(domains, today)
+    _check_domains(domains, today, programme)
     ght, members = _candidates(establishment, ght_members)
     _lock_establishments([establishment, *members])
-    errors = recandidacy_blocks(members, [d.code for d in domains], today)
+    errors = recandidacy_blocks(members, [d.code for d in domains], today, programme=programme)
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
     dossier = Dossier.objects.create(
@@ -156,7 +162,7 @@ def _new_dossier(
         # Annex 4 §3: the date announced now is the reference against which a later one is « décalée ».
         prerequisites_forecast_initial=prerequisites_forecast, prerequisites_forecast=prerequisites_forecast,
     )
-    dossier.reference = dossier_reference(establishment.region.code, today.year, dossier.pk)
+    dossier.reference = dossier_reference(programme.code, establishment.region.code, today.year, dossier.pk)
     dossier.save(update_fields=["reference"])
     DossierMember.objects.bulk_create(DossierMember(dossier=dossier, establishment=m) for m in members)
     _write_domains(dossier, domains, members)
@@ -171,29 +177,34 @@ def _new_dossier(
 
 @transaction.atomic
 def dossier_create(
-    *, establishment, domains, by, ght_members=None, comment="", prerequisites_forecast=None, now=None
+    *, establishment, domains, by, programme, ght_members=None, comment="", prerequisites_forecast=None, now=None
 ) -> Dossier:
     """§5.3.2 « Etape 2 »: the establishment (or, for a GHT, its support establishment for candidate members —
-    annex 3 §2) prepares its dossier: domains with target deadline, rate and software vendors; the amount of each
-    domain is the sum of the candidates' flat amounts (annex 3 §2)."""
+    annex 3 §2) prepares its dossier on `programme`: domains with target deadline, rate and software vendors; the
+    amount of each domain is the sum of the candidates' flat amounts (annex 3 §2). Refused outside the programme's
+    dossier window (§5.3.2: « jusqu'au 31/12/2021 » for HOP'EN) and for a target deadline beyond its usage-target
+    window (§5.3.1)."""
     return _new_dossier(
         establishment=establishment, domains=domains, by=by, ght_members=ght_members, comment=comment,
-        status=DossierStatus.DRAFT, now=_now(now), prerequisites_forecast=prerequisites_forecast,
+        status=DossierStatus.DRAFT, now=_now(now), programme=programme, action="Dépôt du dossier",
+        prerequisites_forecast=prerequisites_forecast,
     )
 
 
 @transaction.atomic
 def dossier_request_initialisation(
-    *, establishment, domains, by, ght_members=None, comment="", prerequisites_forecast=None, now=None
+    *, establishment, domains, by, programme, ght_members=None, comment="", prerequisites_forecast=None, now=None
 ) -> Dossier:
     """§5.3.2 « Etape 2 »: « L'ARS dispose d'un délai de 1 mois et demi pour initialiser le dossier d'un
-    établissement / GHT qui en fait la demande » — the dossier waits for its ARS, which is notified."""
+    établissement / GHT qui en fait la demande » — the dossier waits for its ARS, which is notified. A filing too:
+    refused outside the programme's dossier window."""
     now = _now(now)
     dossier = _new_dossier(
         establishment=establishment, domains=domains, by=by, ght_members=ght_members, comment=comment,
-        status=DossierStatus.INITIALISATION_REQUESTED, now=now, prerequisites_forecast=prerequisites_forecast,
+        status=DossierStatus.INITIALISATION_REQUESTED, now=now, programme=programme,
+        action="Dépôt de la demande d'initialisation", prerequisites_forecast=prerequisites_forecast,
     )
-    deadline = initialisation_deadline(timezone.localdate(now), _delay(calendar.ARS_INITIALISATION))
+    deadline = initialisation_deadline(timezone.localdate(now), _delay(calendar.ARS_INITIALISATION, dossier.programme))
     _notify(
         _ars_officers(dossier.region_id),
         f"{establishment.name} demande l'initialisation de son dossier {dossier.reference} : l'ARS dispose d'un "
@@ -242,13 +253,15 @@ def dossier_update(
         )
     domains = list(domains)
     today = timezone.localdate(now)
-    _check_domains(domains, today)
+    _check_domains(domains, today, dossier.programme)
     if dossier.ght_id:
         _, members = _candidates(dossier.establishment, ght_members if ght_members is not None else _members(dossier))
     else:
         members = [dossier.establishment]
     _lock_establishments([dossier.establishment, *members])
-    errors = recandidacy_blocks(members, [d.code for d in domains], today, exclude_dossier=dossier)
+    errors = recandidacy_blocks(
+        members, [d.code for d in domains], today, programme=dossier.programme, exclude_dossier=dossier
+    )
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
     before = _dossier_state(dossier) | {
@@ -284,19 +297,21 @@ def dossier_transmit(*, dossier, by, now=None) -> Dossier:
             "La transmission revient à la direction de l'établissement (pour un GHT, à l'établissement support)."
         )
     target = require_dossier_transition(dossier.status, "transmit")
+    _require_filing_open(dossier.programme, now, "Envoi du dossier à l'ARS")
     today = timezone.localdate(now)
     members = _members(dossier)
     codes = list(dossier.domains.values_list("domain_code", flat=True))
     if not codes:
         raise ApplicationError("Le dossier ne porte sur aucun domaine : choisissez au moins un domaine avant de le transmettre.")
     _lock_establishments([dossier.establishment, *members])
-    errors = recandidacy_blocks(members, codes, today, exclude_dossier=dossier)
+    errors = recandidacy_blocks(members, codes, today, programme=dossier.programme, exclude_dossier=dossier)
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
     verdicts = dossier_eligibility(dossier, members, today=today)
     if verdicts is None:
         raise ApplicationError(
-            "Le référentiel d'indicateurs HOP'EN n'est pas chargé : l'éligibilité ne peut pas être établie."
+            f"Le référentiel d'indicateurs du programme {dossier.programme.name} n'est pas chargé : l'éligibilité ne "
+            "peut pas être établie."
         )
     blockers = eligibility_blockers(dossier, members, verdicts)
     if blockers:
@@ -309,7 +324,7 @@ def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     dossier.status, dossier.transmitted_at, dossier.transmitted_by, dossier.updated_at = target, now, by, now
     dossier.save()
     audit_record(actor=by, action="dossier.transmit", target=dossier, changes=diff(before, _dossier_state(dossier)))
-    deadline = review_deadline(today, _delay(calendar.ARS_DECISION))
+    deadline = review_deadline(today, _delay(calendar.ARS_DECISION, dossier.programme))
     _notify(
         [*_ars_officers(dossier.region_id), *_establishment_side(dossier)],
         f"Dossier {dossier.reference} de {dossier.establishment.name} transmis à l'ARS le {_date(today)} : décision "

@@ -71,14 +71,14 @@ def domain_record_seed_payment(*, domain, by, now=None) -> DossierDomain:
     return domain
 
 
-def progress_gaps(members, domain_code) -> list[str]:
+def progress_gaps(members, domain_code, *, programme) -> list[str]:
     """Annex 2 §2: what stops the usage funding of a domain — every candidate must have reached the HOP'EN
     prerequisites and the domain's usage targets (declared values); one French line per gap."""
     from funding.eligibility.progress import domain_targets_reached, prerequisites_reached
 
     ids = [m.pk for m in members]
-    prerequisites = prerequisites_reached(ids)
-    targets = domain_targets_reached(ids, [domain_code])
+    prerequisites = prerequisites_reached(ids, programme=programme)
+    targets = domain_targets_reached(ids, [domain_code], programme=programme)
     gaps = []
     without_prerequisites = [m.name for m in members if not prerequisites.get(m.pk)]
     if without_prerequisites:
@@ -101,7 +101,7 @@ def domain_record_targets_reached(*, domain, by, now=None) -> DossierDomain:
     ):
         raise PermissionRefused("L'atteinte des cibles est constatée par la direction de l'établissement ou par l'ARS.")
     target = require_domain_transition(domain.status, dossier.status, "reach_targets")
-    gaps = progress_gaps(_members(dossier), domain.domain_code)
+    gaps = progress_gaps(_members(dossier), domain.domain_code, programme=dossier.programme)
     if gaps:
         raise ApplicationError(
             f"Les cibles du domaine {domain.domain_code} ne peuvent pas être constatées d'après les valeurs "

@@ -1,17 +1,33 @@
-from django.core.management.base import BaseCommand
+from pathlib import Path
 
-from funding.loading import load_amount_grid
-from indicators.loading import load_calendar, load_catalogue
+from django.core.management.base import BaseCommand, CommandError
+
+from indicators.programme_file import load_hopen_files, load_programme_file, programme_files
 
 
 class Command(BaseCommand):
-    help = "Charge les règles du programme depuis fixtures/ : calendrier, catalogue des indicateurs (annexe 1), grille des montants (annexe 3)."
+    help = (
+        "Charge les règles des programmes depuis fixtures/ : calendrier (fenêtres, délais), catalogue des indicateurs, "
+        "grille des montants, table des enveloppes régionales. Sans argument : HOP'EN puis chaque fichier de "
+        "fixtures/programmes/. Avec des chemins : ces fichiers de programme seulement. Idempotent."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("files", nargs="*", help="fichiers de programme (JSON) à charger")
 
     def handle(self, *args, **options):
-        loaders = (("calendrier", load_calendar), ("catalogue", load_catalogue), ("grille des montants", load_amount_grid))
-        for name, loader in loaders:
-            counts = loader()
-            self.stdout.write(
-                f"Programme — {name} : {counts['created']} créé(s), {counts['updated']} modifié(s), "
-                f"{counts['unchanged']} inchangé(s)."
-            )
+        if options["files"]:
+            batches = []
+            for name in options["files"]:
+                path = Path(name)
+                if not path.is_file():
+                    raise CommandError(f"Fichier de programme introuvable : {name}")
+                batches.append((path.name, load_programme_file(path)))
+        else:
+            batches = [("HOP'EN", load_hopen_files())] + [(p.name, load_programme_file(p)) for p in programme_files()]
+        for label, result in batches:
+            for section, counts in result.items():
+                self.stdout.write(
+                    f"{label} — {section} : {counts['created']} créé(s), {counts['updated']} modifié(s), "
+                    f"{counts['unchanged']} inchangé(s)."
+                )

@@ -7,6 +7,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+
+from tests.factories_dossiers import hopen_programme
 from django.db import connection
 from django.http import Http404
 from django.test.utils import CaptureQueriesContext
@@ -32,7 +34,7 @@ def world(tenants, catalogue):
 
 
 def region_dashboard(user, region):
-    return dashboard(user, dashboard_scope(user, region.code))
+    return dashboard(user, dashboard_scope(user, region.code), programme=hopen_programme())
 
 
 # --- Envelope figures (annex 4 §3: total, committed and consumed, seed and usage) ---------------------------------
@@ -49,7 +51,7 @@ def test_envelope_figures_of_the_region_come_from_the_ledger(world):
 
 
 def test_national_figures_add_up_the_regions(world):
-    data = dashboard(world.tenants.dgos, dashboard_scope(world.tenants.dgos, None))
+    data = dashboard(world.tenants.dgos, dashboard_scope(world.tenants.dgos, None), programme=hopen_programme())
     assert data.balances.total == D("1500000")
     assert data.balances.seed_committed == D("95000")
     rows = {row.region.code: row for row in data.regions}
@@ -197,7 +199,7 @@ def test_scope_ars_reads_its_region_only(world):
     with pytest.raises(Http404):
         dashboard_scope(t.ars_b, "32")
     with pytest.raises(Http404):
-        dashboard(t.ars_b, DashboardScope(t.region_a))
+        dashboard(t.ars_b, DashboardScope(t.region_a), programme=hopen_programme())
     with pytest.raises(PermissionRefused):
         dashboard_scope(t.ars_a, None)
     assert dashboard_regions(t.ars_a) == [t.region_a]
@@ -232,8 +234,9 @@ def test_unknown_region_is_404(world):
 
 
 def count_queries(user, scope):
+    programme = hopen_programme()
     with CaptureQueriesContext(connection) as queries:
-        dashboard(user, scope)
+        dashboard(user, scope, programme=programme)
     return len(queries)
 
 
@@ -244,11 +247,12 @@ def test_same_number_of_queries_for_3_and_30_dossiers(tenants, catalogue, django
     user = tenants.dgos
     user_scope_small, user_scope_large = dashboard_scope(user, "11"), dashboard_scope(user, "84")
     assert count_queries(user, user_scope_small) == count_queries(user, user_scope_large)
-    data = dashboard(user, user_scope_large)
+    data = dashboard(user, user_scope_large, programme=hopen_programme())
     assert data.selected_dossiers == 30 and data.slipped_prerequisites_count == 15
     assert data.slipped_targets_count == 10
+    programme = hopen_programme()
     with django_assert_max_num_queries(22):
-        dashboard(user, user_scope_large)
+        dashboard(user, user_scope_large, programme=programme)
 
 
 def test_national_dashboard_queries_do_not_grow_with_dossiers(tenants, catalogue, django_assert_max_num_queries):
@@ -258,5 +262,6 @@ def test_national_dashboard_queries_do_not_grow_with_dossiers(tenants, catalogue
     before = count_queries(tenants.dgos, national)
     bulk_region(region, 27, envelope=envelope)
     assert count_queries(tenants.dgos, national) == before
+    programme = hopen_programme()
     with django_assert_max_num_queries(22):
-        dashboard(tenants.dgos, national)
+        dashboard(tenants.dgos, national, programme=programme)

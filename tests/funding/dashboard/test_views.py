@@ -138,7 +138,7 @@ def test_dashboard_page_queries_do_not_grow_with_dossiers(client, tenants, catal
 
 
 @pytest.fixture
-def project(tenants):
+def project(tenants, catalogue):  # the programme's calendar bounds a re-forecast target deadline (§5.3.1)
     dossier = dossier_in_progress(tenants.member)
     return dossier, domain(dossier, "D1")
 
@@ -210,9 +210,9 @@ def test_reviews_list_include_renders_for_another_page(tenants, project):
     dossier, d1 = project
     project_review_record(
         dossier=dossier, held_on=datetime.date(2020, 6, 15), participants="ARS", notes="", prerequisites_forecast=None,
-        domain_deadlines={d1.pk: datetime.date(2023, 3, 31)}, by=tenants.ars_a,
+        domain_deadlines={d1.pk: datetime.date(2022, 11, 30)}, by=tenants.ars_a,
     )
     rendered = render_to_string(
         "funding/reviews/_list.html", {"reviews": dossier_reviews(dossier), "dossier": dossier, "can_record_review": True}
     )
-    assert 'id="nouvelle-revue"' in rendered and "reportée du 30/06/2022 au 31/03/2023" in rendered
+    assert 'id="nouvelle-revue"' in rendered and "reportée du 30/06/2022 au 30/11/2022" in rendered

@@ -400,7 +400,7 @@ def test_annual_report_reminder_before_31_january_once_per_region_and_year(world
     regions = Region.objects.count()
     assert remind(datetime.date(2021, 1, 9)) == {"regions": 0, "notifications": 0}
     assert remind(datetime.date(2021, 1, 10)) == {"regions": regions, "notifications": 2}  # 31/01 − 21 days
-    assert recipients("exécution du programme HOP'EN en 2020") == emails(world.ars_a, world.ars_b)
+    assert recipients("exécution du programme Hôpital numérique ouvert sur son environnement en 2020") == emails(world.ars_a, world.ars_b)
     assert "avant le 31/01/2021 (annexe 4 §3)" in Notification.objects.first().message
     assert remind(datetime.date(2021, 1, 31))["regions"] == 0
     assert remind(datetime.date(2021, 2, 1))["regions"] == 0

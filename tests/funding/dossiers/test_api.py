@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from funding.dossiers import services
 from funding.models import DomainStatus, Dossier, DossierStatus
-from tests.factories_dossiers import DossierFactory
+from tests.factories_dossiers import DossierFactory, hopen_programme
 from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     NOW,
     domain_of,
@@ -19,7 +19,8 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     world,
 )
 
-pytestmark = pytest.mark.django_db
+# Flows filed today on HOP'EN (whose dossier window closed on 31/12/2021, §5.3.2): its windows moved around today.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hopen_filing_open")]
 
 LIST = "/api/v1/dossiers/"
 
@@ -70,7 +71,7 @@ def test_create_an_establishment_dossier(world):
     t = world
     response = api(t.clinic_director).post(LIST, {
         "establishment": t.clinic.finess, "comment": "DPI",
-        "domains": [{"domain_code": "D2", "target_deadline": "2030-06-30", "vendors": [t.vendor.pk]}],
+        "domains": [{"domain_code": "D2", "target_deadline": "2028-06-30", "vendors": [t.vendor.pk]}],
     }, format="json")
     assert response.status_code == 201, response.json()
     body = response.json()
@@ -84,7 +85,7 @@ def test_create_a_ght_dossier_sums_the_members(world):
     t = world
     response = api(t.ght_director).post(LIST, {
         "establishment": t.support.finess, "ght_members": [t.support.finess, t.member.finess],
-        "domains": [{"domain_code": "D2", "target_deadline": "2030-06-30"}],
+        "domains": [{"domain_code": "D2", "target_deadline": "2028-06-30"}],
     }, format="json")
     assert response.status_code == 201, response.json()
     (domain,) = response.json()["domains"]
@@ -114,7 +115,7 @@ def test_read_one_dossier_and_404_out_of_scope(world):
 
 def test_transmit_then_an_impossible_second_transmission_is_409(world):
     t = world
-    dossier = services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
     client = api(t.clinic_director)
     response = client.post(url(dossier, "transmit/"))
     assert response.status_code == 200 and response.json()["status"] == "transmitted"
@@ -129,7 +130,7 @@ def test_transmit_refused_for_eligibility_is_400_with_the_reasons(world):
     from tests.factories import user_with_role
 
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
-    dossier = services.dossier_create(establishment=t.foreign, domains=domains("D2"), by=director, now=NOW)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.foreign, domains=domains("D2"), by=director, now=NOW)
     response = api(director).post(url(dossier, "transmit/"))
     assert response.status_code == 400
     body = response.json()

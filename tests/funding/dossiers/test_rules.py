@@ -181,5 +181,21 @@ def test_domain_input_errors_no_domain():
     assert domain_input_errors([], today=D(2020, 3, 2)) == {"__all__": ["Choisissez au moins un domaine fonctionnel (D1 à D7)."]}
 
 
-def test_dossier_reference_is_region_year_and_number():
-    assert dossier_reference("32", 2020, 42) == "HOPEN-32-2020-00042"
+def test_dossier_reference_is_programme_region_year_and_number():
+    assert dossier_reference("HOPEN", "32", 2020, 42) == "HOPEN-32-2020-00042"
+    assert dossier_reference("DEMO2026", "53", 2026, 7) == "DEMO2026-53-2026-00007"
+
+
+def test_a_target_deadline_after_the_usage_target_window_is_refused_with_its_date_and_section():
+    """§5.3.1 « avant le 1er janvier 2023 »: 31/12/2022 is the last accepted target deadline."""
+    from indicators.windows import Window
+
+    window = Window("usage-targets-deadline", "Atteinte des cibles d'usage des domaines", None, D(2023, 1, 1), "before",
+                    "Instruction, §5.3.1 : « avant le 1er janvier 2023 »")
+    last = [DomainInput(code="D2", target_deadline=D(2022, 12, 31))]
+    assert domain_input_errors(last, today=D(2020, 3, 2), targets_window=window) == {}
+    after = [DomainInput(code="D2", target_deadline=D(2023, 1, 1))]
+    assert domain_input_errors(after, today=D(2020, 3, 2), targets_window=window) == {"D2": [
+        "D2 : l'échéance d'atteinte des cibles (01/01/2023) dépasse la date limite du programme : cibles d'usage "
+        "atteintes au plus tard le 31/12/2022 (Instruction, §5.3.1)."
+    ]}

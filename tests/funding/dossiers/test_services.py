@@ -16,6 +16,7 @@ from funding.selectors import amount_grid
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import AuditRecord, Notification, Role
 from tests.factories import EstablishmentFactory, user_with_role
+from tests.factories_dossiers import hopen_programme
 from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     B_LOWER,
     C_LOWER,
@@ -47,14 +48,14 @@ def letters_of(dossier):
 def test_create_an_establishment_dossier_with_its_flat_amounts(world):
     t = world
     dossier = services.dossier_create(
-        establishment=t.clinic, domains=domains("D2", "D3", vendors=[t.vendor.pk]), by=t.clinic_editor,
+        programme=hopen_programme(), establishment=t.clinic, domains=domains("D2", "D3", vendors=[t.vendor.pk]), by=t.clinic_editor,
         comment=" Projet DPI ", now=NOW,
     )
     assert dossier.status == DossierStatus.DRAFT
     assert dossier.reference == f"HOPEN-32-2020-{dossier.pk:05d}"
     assert (dossier.region, dossier.ght, dossier.comment, dossier.created_by) == (t.region_a, None, "Projet DPI", t.clinic_editor)
     assert list(DossierMember.objects.filter(dossier=dossier).values_list("establishment", flat=True)) == [t.clinic.pk]
-    grid = amount_grid()
+    grid = amount_grid(hopen_programme())
     d2, d3 = domain_of(dossier, "D2"), domain_of(dossier, "D3")
     assert d2.total_amount == member_amount(B_LOWER, "D2", "standard", grid) == Decimal("250000.00")
     assert d3.total_amount == Decimal("200000.00")
@@ -68,7 +69,7 @@ def test_annex_4_3_the_prerequisites_date_announced_with_the_dossier_is_the_refe
     t = world
     announced = datetime.date(2020, 10, 31)
     dossier = services.dossier_create(
-        establishment=t.clinic, domains=domains("D2"), by=t.clinic_editor, prerequisites_forecast=announced, now=NOW,
+        programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_editor, prerequisites_forecast=announced, now=NOW,
     )
     assert (dossier.prerequisites_forecast_initial, dossier.prerequisites_forecast) == (announced, announced)
     later = datetime.date(2020, 12, 15)
@@ -86,11 +87,11 @@ def test_annex_3_2_ght_dossier_total_is_the_sum_of_the_members_flat_amounts(worl
     du GHT, une somme des soutiens financiers est ensuite effectuée au niveau du GHT »."""
     t = world
     dossier = services.dossier_create(
-        establishment=t.support, domains=domains("D2", "D3"), ght_members=[t.support, t.member], by=t.ght_director,
+        programme=hopen_programme(), establishment=t.support, domains=domains("D2", "D3"), ght_members=[t.support, t.member], by=t.ght_director,
         now=NOW,
     )
     assert (dossier.establishment, dossier.ght) == (t.support, t.ght)
-    grid = amount_grid()
+    grid = amount_grid(hopen_programme())
     for code in ("D2", "D3"):
         domain = domain_of(dossier, code)
         shares = dict(DossierDomainShare.objects.filter(domain=domain).values_list("establishment", "amount"))
@@ -106,43 +107,43 @@ def test_annex_3_2_ght_dossier_total_is_the_sum_of_the_members_flat_amounts(worl
 def test_a_ght_dossier_is_filed_by_the_support_for_members_of_its_ght_only(world):
     t = world
     with pytest.raises(ApplicationError, match="n'est pas l'établissement support"):
-        services.dossier_create(establishment=t.member, domains=domains("D2"), ght_members=[t.member], by=t.director, now=NOW)
+        services.dossier_create(programme=hopen_programme(), establishment=t.member, domains=domains("D2"), ght_members=[t.member], by=t.director, now=NOW)
     with pytest.raises(ApplicationError, match="ne sont pas parties au GHT HF-99 : Clinique du Nord"):
         services.dossier_create(
-            establishment=t.support, domains=domains("D2"), ght_members=[t.member, t.clinic], by=t.ght_director, now=NOW
+            programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.member, t.clinic], by=t.ght_director, now=NOW
         )
     with pytest.raises(ApplicationError, match="au moins un établissement candidat"):
-        services.dossier_create(establishment=t.support, domains=domains("D2"), ght_members=[], by=t.ght_director, now=NOW)
+        services.dossier_create(programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[], by=t.ght_director, now=NOW)
 
 
 def test_create_refuses_bad_domains_and_unknown_amounts(world):
     t = world
     with pytest.raises(ApplicationError, match="forfait avancé n'existe que pour D1 et D6"):
         services.dossier_create(
-            establishment=t.clinic, domains=[services.DomainInput("D2", datetime.date(2021, 6, 30), rate="advanced")],
+            programme=hopen_programme(), establishment=t.clinic, domains=[services.DomainInput("D2", datetime.date(2021, 6, 30), rate="advanced")],
             by=t.clinic_director, now=NOW,
         )
     orphan = EstablishmentFactory(region=t.region_a)
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=orphan)
     with pytest.raises(ApplicationError, match="Activité combinée inconnue"):
-        services.dossier_create(establishment=orphan, domains=domains("D2"), by=director, now=NOW)
+        services.dossier_create(programme=hopen_programme(), establishment=orphan, domains=domains("D2"), by=director, now=NOW)
     with pytest.raises(ApplicationError, match="Éditeur inconnu"):
-        services.dossier_create(establishment=t.clinic, domains=domains("D2", vendors=[999999]), by=t.clinic_director, now=NOW)
+        services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2", vendors=[999999]), by=t.clinic_director, now=NOW)
 
 
 def test_create_is_refused_to_the_ars_and_to_another_establishment(world):
     t = world
     for user in (t.ars_a, t.dgos, t.foreign_director, t.director):
         with pytest.raises(PermissionRefused):
-            services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=user, now=NOW)
+            services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=user, now=NOW)
 
 
 def test_a_domain_cannot_be_in_two_open_dossiers_of_the_same_establishment(world):
     t = world
-    first = services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
+    first = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
     with pytest.raises(ApplicationError, match=f"déjà candidat sur le domaine D2 dans le dossier {first.reference}"):
-        services.dossier_create(establishment=t.clinic, domains=domains("D3", "D2"), by=t.clinic_director, now=NOW)
-    services.dossier_create(establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=NOW)
+        services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D3", "D2"), by=t.clinic_director, now=NOW)
+    services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=NOW)
 
 
 # --- Initialisation by the ARS (§5.3.2 « Etape 2 ») ------------------------------------------------------------------
@@ -151,7 +152,7 @@ def test_a_domain_cannot_be_in_two_open_dossiers_of_the_same_establishment(world
 def test_5_3_2_initialisation_request_notifies_the_ars_with_its_deadline_then_the_ars_initialises(world):
     t = world
     dossier = services.dossier_request_initialisation(
-        establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW
+        programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW
     )
     assert (dossier.status, dossier.initialisation_requested_at) == (DossierStatus.INITIALISATION_REQUESTED, NOW)
     (note,) = Notification.objects.filter(recipient=t.ars_a)
@@ -167,7 +168,7 @@ def test_5_3_2_initialisation_request_notifies_the_ars_with_its_deadline_then_th
 
 def test_update_replaces_the_domains_while_the_dossier_is_prepared_only(world):
     t = world
-    dossier = services.dossier_request_initialisation(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
+    dossier = services.dossier_request_initialisation(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
     dossier = services.dossier_update(dossier=dossier, domains=domains("D3"), by=t.ars_a, comment="Complété par l'ARS", now=NOW)
     assert list(dossier.domains.values_list("domain_code", flat=True)) == ["D3"]
     assert dossier.comment == "Complété par l'ARS"
@@ -193,7 +194,7 @@ def test_transmission_by_the_director_notifies_the_ars_with_the_four_month_deadl
 
 def test_transmission_is_refused_to_an_editor_when_the_establishment_has_a_director(world):
     t = world
-    dossier = services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_editor, now=NOW)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_editor, now=NOW)
     with pytest.raises(PermissionRefused, match="direction de l'établissement"):
         services.dossier_transmit(dossier=dossier, by=t.clinic_editor, now=NOW)
 
@@ -201,7 +202,7 @@ def test_transmission_is_refused_to_an_editor_when_the_establishment_has_a_direc
 def test_5_3_1_eligibility_blocks_the_transmission_with_the_reasons(world):
     t = world
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
-    dossier = services.dossier_create(establishment=t.foreign, domains=domains("D2"), by=director, now=NOW)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.foreign, domains=domains("D2"), by=director, now=NOW)
     with pytest.raises(ApplicationError) as refused:
         services.dossier_transmit(dossier=dossier, by=director, now=NOW)
     message = refused.value.message
@@ -220,7 +221,7 @@ def test_5_3_1_a_vendor_outside_relims_blocks_the_transmission(world):
 
     unknown = SoftwareVendor.objects.create(name="Éditeur inconnu de RELIMS")
     dossier = services.dossier_create(
-        establishment=t.clinic, domains=domains("D2", vendors=[unknown.pk]), by=t.clinic_director, now=NOW
+        programme=hopen_programme(), establishment=t.clinic, domains=domains("D2", vendors=[unknown.pk]), by=t.clinic_director, now=NOW
     )
     with pytest.raises(ApplicationError, match="non référencé dans la base RELIMS de la DGOS : Éditeur inconnu de RELIMS"):
         services.dossier_transmit(dossier=dossier, by=t.clinic_director, now=NOW)
@@ -228,11 +229,11 @@ def test_5_3_1_a_vendor_outside_relims_blocks_the_transmission(world):
 
 def test_5_3_1_a_ght_members_own_dossier_needs_the_support_a_ght_dossier_is_validated_by_it(world):
     t = world
-    own = services.dossier_create(establishment=t.member, domains=domains("D2"), by=t.director, now=NOW)
+    own = services.dossier_create(programme=hopen_programme(), establishment=t.member, domains=domains("D2"), by=t.director, now=NOW)
     with pytest.raises(ApplicationError, match="pas validé par l'établissement support du GHT"):
         services.dossier_transmit(dossier=own, by=t.director, now=NOW)
     ght = services.dossier_create(
-        establishment=t.support, domains=domains("D3"), ght_members=[t.support, t.member], by=t.ght_director, now=NOW
+        programme=hopen_programme(), establishment=t.support, domains=domains("D3"), ght_members=[t.support, t.member], by=t.ght_director, now=NOW
     )
     assert services.dossier_transmit(dossier=ght, by=t.ght_director, now=NOW).status == DossierStatus.TRANSMITTED
 
@@ -249,23 +250,23 @@ def test_annex_4_1_after_a_feasibility_refusal_a_new_dossier_waits_six_months(wo
     t = world
     _refused(t, "feasibility")  # refused on 02/03/2020
     with pytest.raises(ApplicationError, match="à partir du 02/09/2020") as refused:
-        services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2020, 9, 1))
+        services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2020, 9, 1))
     assert "refusé par l'ARS le 02/03/2020 pour un motif de faisabilité" in refused.value.message
-    services.dossier_create(establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=at(2020, 9, 1))
-    assert services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2020, 9, 2))
+    services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=at(2020, 9, 1))
+    assert services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2020, 9, 2))
 
 
 def test_annex_4_1_after_a_financial_refusal_a_new_dossier_waits_for_the_following_year(world):
     t = world
     _refused(t, "financial")
     with pytest.raises(ApplicationError, match="à partir du 01/01/2021 \\(l'année suivante, annexe 4 §1\\)"):
-        services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2020, 12, 31))
-    assert services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2021, 1, 1))
+        services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2020, 12, 31))
+    assert services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=at(2021, 1, 1))
 
 
 def test_annex_4_1_recandidacy_is_checked_when_a_draft_takes_the_refused_domain(world):
     t = world
-    draft = services.dossier_create(establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=NOW)
+    draft = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=NOW)
     refused = transmitted_dossier(t, "D2")
     services.domain_refuse(domain=domain_of(refused, "D2"), reason="Capacité insuffisante", refusal_kind="feasibility", by=t.ars_a, now=NOW)
     with pytest.raises(ApplicationError, match="à partir du 02/09/2020"):
@@ -276,17 +277,17 @@ def test_annex_4_1_recandidacy_is_checked_when_a_draft_takes_the_refused_domain(
 def test_annex_4_1_a_refusal_for_a_ght_member_binds_that_member_only(world):
     t = world
     ght = services.dossier_create(
-        establishment=t.support, domains=domains("D2"), ght_members=[t.member], by=t.ght_director, now=NOW
+        programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.member], by=t.ght_director, now=NOW
     )
     services.dossier_transmit(dossier=ght, by=t.ght_director, now=NOW)
     services.domain_refuse(domain=domain_of(ght, "D2"), reason="Projet non mûr", refusal_kind="feasibility", by=t.ars_a, now=NOW)
     with pytest.raises(ApplicationError, match="CH Membre — Le domaine D2 a été refusé"):
         services.dossier_create(
-            establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=t.ght_director,
+            programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=t.ght_director,
             now=at(2020, 5, 1),
         )
     assert services.dossier_create(
-        establishment=t.support, domains=domains("D2"), ght_members=[t.support], by=t.ght_director, now=at(2020, 5, 1)
+        programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.support], by=t.ght_director, now=at(2020, 5, 1)
     )
 
 
@@ -373,7 +374,7 @@ def test_annex_2_2_seed_beyond_the_regional_seed_credits_is_refused_by_the_envel
     services.domain_select(domain=domain_of(first, "D2"), seed_amount="250000", by=t.ars_a, now=NOW)
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.support)
     second = services.dossier_create(
-        establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=director, now=NOW
+        programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=director, now=NOW
     )
     services.dossier_transmit(dossier=second, by=director, now=NOW)
     with pytest.raises(ApplicationError):  # 600 000 € of seed credits, 250 000 € committed: 400 000 € refused
@@ -471,7 +472,7 @@ def test_annex_2_2_targets_reached_lists_the_prerequisites_missing(world):
 def test_annex_3_2_a_ght_domain_reaches_its_targets_when_every_candidate_has(world):
     t = world
     dossier = services.dossier_create(
-        establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=t.ght_director, now=NOW
+        programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=t.ght_director, now=NOW
     )
     services.dossier_transmit(dossier=dossier, by=t.ght_director, now=NOW)
     services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="0", by=t.ars_a, now=NOW)

@@ -22,7 +22,7 @@ from funding.models import DomainStatus, Dossier, DossierDomain, DossierLetter, 
 from hopen.exceptions import ApplicationError
 from hopen.models import AuditRecord, Notification, Role
 from tests.factories import user_with_role
-from tests.factories_dossiers import open_envelope
+from tests.factories_dossiers import hopen_programme, open_envelope
 from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     LATER,
     NOW,
@@ -195,7 +195,7 @@ def test_every_allowed_transition_along_the_life_of_a_dossier(world):
     """Requested → draft → transmitted → under review → (D2 selected, D3 refused) in progress → D2 targets reached →
     usage notified → paid → completed: each step lands on the table's target state."""
     t = world
-    dossier = services.dossier_request_initialisation(establishment=t.clinic, domains=domains("D2", "D3"), by=t.clinic_director, now=NOW)
+    dossier = services.dossier_request_initialisation(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2", "D3"), by=t.clinic_director, now=NOW)
 
     def status():
         return Dossier.objects.get(pk=dossier.pk).status
@@ -226,7 +226,7 @@ def test_every_allowed_transition_along_the_life_of_a_dossier(world):
 
 def test_decide_refuses_the_dossier_when_every_domain_is_refused(world):
     t = world
-    dossier = services.dossier_create(establishment=t.clinic, domains=domains("D2", "D3"), by=t.clinic_director, now=NOW)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2", "D3"), by=t.clinic_director, now=NOW)
     services.dossier_transmit(dossier=dossier, by=t.clinic_director, now=NOW)
     for code in ("D2", "D3"):
         services.domain_refuse(domain=domain_of(dossier, code), reason="Faisabilité", refusal_kind="feasibility", by=t.ars_a)

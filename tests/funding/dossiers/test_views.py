@@ -15,7 +15,7 @@ from django.urls import reverse
 from funding.dossiers import services
 from funding.models import DomainStatus, Dossier, DossierStatus
 from tests.factories import EstablishmentFactory
-from tests.factories_dossiers import DossierDomainFactory, DossierFactory
+from tests.factories_dossiers import DossierDomainFactory, DossierFactory, hopen_programme
 from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     NOW,
     domain_of,
@@ -25,7 +25,8 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     world,
 )
 
-pytestmark = pytest.mark.django_db
+# Flows filed today on HOP'EN (whose dossier window closed on 31/12/2021, §5.3.2): its windows moved around today.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("hopen_filing_open")]
 
 LIST = reverse("funding:dossier_list")
 CREATE = reverse("funding:dossier_create")
@@ -56,7 +57,7 @@ def has_testid(response, name):
 def test_list_is_scoped_establishment_ars_dgos(client, world):
     t = world
     own = transmitted_dossier(t, "D2")
-    ght = services.dossier_create(establishment=t.support, domains=domains("D3"), ght_members=[t.member], by=t.ght_director, now=NOW)
+    ght = services.dossier_create(programme=hopen_programme(), establishment=t.support, domains=domains("D3"), ght_members=[t.member], by=t.ght_director, now=NOW)
     foreign = DossierFactory(establishment=t.foreign)
     cases = {
         t.clinic_director: {own.reference},
@@ -76,7 +77,7 @@ def test_list_is_scoped_establishment_ars_dgos(client, world):
 def test_list_filters_by_status_domain_and_region(client, world):
     t = world
     transmitted = transmitted_dossier(t, "D2")
-    draft = services.dossier_create(establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=NOW)
+    draft = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D3"), by=t.clinic_director, now=NOW)
     foreign = DossierFactory(establishment=t.foreign)
     client.force_login(t.dgos)
 
@@ -139,7 +140,7 @@ def test_create_an_establishment_dossier_from_the_page(client, world):
     page = client.get(CREATE, {"finess": t.clinic.finess})
     assert page.status_code == 200 and has_testid(page, "domain-D2") and 'name="kind"' not in page.content.decode()
     response = client.post(CREATE, {
-        "finess": t.clinic.finess, "D2_selected": "on", "D2_target_deadline": "2030-12-31",
+        "finess": t.clinic.finess, "D2_selected": "on", "D2_target_deadline": "2028-12-31",
         "D2_vendors": [str(t.vendor.pk)], "comment": "DPI",
     })
     dossier = Dossier.objects.get(establishment=t.clinic)
@@ -154,7 +155,7 @@ def test_create_a_ght_dossier_from_the_page(client, world):
     assert 'name="kind"' in page.content.decode() and t.member.name in text(page)
     client.post(CREATE, {
         "finess": t.support.finess, "kind": "ght", "members": [t.support.finess, t.member.finess],
-        "D3_selected": "on", "D3_target_deadline": "31/12/2030",
+        "D3_selected": "on", "D3_target_deadline": "31/12/2028",
     })
     dossier = Dossier.objects.get(ght=t.ght)
     assert sorted(dossier.members.values_list("establishment__name", flat=True)) == ["CH Membre", "CH Support"]
@@ -311,7 +312,7 @@ def test_unknown_action_or_domain(client, world):
 
 def test_transmit_and_close_from_the_page(client, world):
     t = world
-    dossier = services.dossier_create(establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
+    dossier = services.dossier_create(programme=hopen_programme(), establishment=t.clinic, domains=domains("D2"), by=t.clinic_director, now=NOW)
     client.force_login(t.clinic_director)
     assert has_testid(client.get(detail(dossier)), "transmit-dossier")
     assert client.post(detail(dossier), {"action": "transmit"}).status_code == 302

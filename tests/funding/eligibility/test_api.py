@@ -152,8 +152,9 @@ def test_response_makes_a_constant_number_of_queries(scene):
     with CaptureQueriesContext(connection) as many:
         assert client.get(url(scene.member)).status_code == 200
     assert len(many) == len(few)
-    # token 1, roles 1, establishment 1; catalogue 3, values with documents 1, HN results 1, deadline 1, GHT 1
-    assert len(few) == 10
+    # token 1, roles 1, establishment 1; catalogue 3, values with documents 1, HN results 1, deadline 1, GHT 1;
+    # + 1: the programme in force (`request.programme`, the selectable programmes read once per request).
+    assert len(few) == 11
 
 
 def test_schema_documents_the_endpoint(scene):

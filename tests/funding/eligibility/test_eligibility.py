@@ -11,6 +11,8 @@ import datetime
 import re
 
 import pytest
+
+from tests.factories_dossiers import hopen_programme
 from django.core.files.base import ContentFile
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -494,7 +496,7 @@ def scene(tenants, catalogue, private_media):
 
 
 def test_selector_gives_a_verdict_per_domain_from_the_declared_values(scene):
-    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())
     assert list(verdicts) == ["D1", "D2", "D3", "D4", "D5", "D6", "D7"]
     assert verdicts["D2"].label == "Développer le dossier patient informatisé et interopérable et le DMP"
     assert verdicts["D2"].eligible_to_apply and verdicts["D2"].fundable
@@ -509,16 +511,16 @@ def test_selector_uses_the_latest_declared_value(scene):
     earlier = IndicatorValue.objects.get(establishment=scene.clinic, indicator__code="D2.2")
     correction = value_correct(value=earlier, reason="Erreur de saisie", data=rate(99, 100), by=director)
     value_declare(value=correction, by=director)
-    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())
     assert "fewer_than_two_indicators_not_reached" in verdicts["D2"].codes
     declare_row(scene.clinic, "D2.5", reached=False, by=director, day=datetime.date(2020, 6, 1))
-    assert eligibility_for_establishment(scene.clinic, today=BEFORE)["D2"].eligible_to_apply
+    assert eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())["D2"].eligible_to_apply
 
 
 def test_selector_not_applicable_values_are_counted_per_domain(scene):
     declare_row(scene.clinic, "D2.5", by=scene.clinic_director, kind="not_applicable")
     declare_row(scene.clinic, "D2.4", by=scene.clinic_director, kind="not_applicable", day=datetime.date(2020, 6, 1))
-    verdict = eligibility_for_establishment(scene.clinic, today=BEFORE)["D2"]
+    verdict = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())["D2"]
     assert "more_than_one_indicator_not_applicable" in verdict.codes
 
 
@@ -527,32 +529,32 @@ def test_selector_a_deleted_or_infected_document_does_not_justify_a_prerequisite
     value = scene.prerequisites["P3.2"]
     Evidence.objects.filter(value=value).delete()
     add_document(value, by=scene.clinic_director, deleted=deleted, infected=infected)
-    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())
     (reason,) = reasons_of(verdicts["D2"], "hopen_prerequisites_pending")
     assert "1 indicateur sans pièce justificative (P3.2)" in reason.message
-    verdicts = eligibility_for_establishment(scene.clinic, today=DEADLINE)
+    verdicts = eligibility_for_establishment(scene.clinic, today=DEADLINE, programme=hopen_programme())
     assert "hopen_prerequisites_not_met" in verdicts["D2"].codes and not verdicts["D2"].fundable
 
 
 def test_selector_reads_the_derogatory_deadline_from_the_programme_calendar(scene):
     Evidence.objects.filter(value=scene.prerequisites["P1.1"]).delete()
-    assert "hopen_prerequisites_pending" in eligibility_for_establishment(scene.clinic, today=BEFORE)["D2"].codes
+    assert "hopen_prerequisites_pending" in eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())["D2"].codes
     ProgrammeDeadline.objects.filter(code="prerequisites-derogatory-deadline").update(date=datetime.date(2020, 6, 1))
-    assert "hopen_prerequisites_not_met" in eligibility_for_establishment(scene.clinic, today=BEFORE)["D2"].codes
+    assert "hopen_prerequisites_not_met" in eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())["D2"].codes
 
 
 def test_selector_hn_results_use_hopen_domain_codes(scene):
     hn_result(scene.clinic, "funding_received", "D2")
     hn_result(scene.clinic, "usage_targets_reached", "D3")
     PriorProgrammeResult.objects.filter(establishment=scene.clinic, kind="prerequisites_reached").update(achieved=False)
-    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())
     assert "hn_funding_already_received" in verdicts["D2"].codes
     assert "d6_d7_require_hn_d2_or_d3" not in verdicts["D6"].codes
     assert "hn_prerequisites_not_reached" in verdicts["D4"].codes
 
 
 def test_selector_without_hn_results_the_hn_criteria_are_not_established(tenants, catalogue):
-    verdicts = eligibility_for_establishment(tenants.clinic, today=BEFORE)
+    verdicts = eligibility_for_establishment(tenants.clinic, today=BEFORE, programme=hopen_programme())
     assert {"hn_indicators_incomplete", "hn_prerequisites_not_reached"} <= set(verdicts["D2"].codes)
 
 
@@ -561,12 +563,12 @@ def test_selector_application_vendors_are_looked_up_in_relims(scene):
     SoftwareVendor.objects.create(name="Éditeur Sans Label", relims_reference="R-002", qhn_engaged=False)
     vendors = ("éditeur référencé", "Éditeur Sans Label", "Inconnu SA")
     application = Application(domains=frozenset({"D2"}), vendors=vendors)
-    verdict = eligibility_for_establishment(scene.clinic, application=application, today=BEFORE)["D2"]
+    verdict = eligibility_for_establishment(scene.clinic, application=application, today=BEFORE, programme=hopen_programme())["D2"]
     assert set(verdict.codes) == {"vendors_not_referenced_in_relims", "vendors_not_qhn_engaged"}
     assert "Inconnu SA" in reasons_of(verdict, "vendors_not_referenced_in_relims")[0].message
     assert "Éditeur Sans Label" in reasons_of(verdict, "vendors_not_qhn_engaged")[0].message
     good = Application(domains=frozenset({"D2"}), vendors=("Éditeur Référencé",))
-    assert eligibility_for_establishment(scene.clinic, application=good, today=BEFORE)["D2"].reasons == ()
+    assert eligibility_for_establishment(scene.clinic, application=good, today=BEFORE, programme=hopen_programme())["D2"].reasons == ()
 
 
 def test_selector_d6_joint_candidature_needs_d2_itself_eligible(scene):
@@ -574,16 +576,16 @@ def test_selector_d6_joint_candidature_needs_d2_itself_eligible(scene):
         declare_row(scene.clinic, code, reached=False, by=scene.clinic_director)
     vendor = SoftwareVendor.objects.create(name="Éditeur", relims_reference="R-1", qhn_engaged=True)
     with_d2 = Application(domains=frozenset({"D2", "D6"}), vendors=(vendor,))
-    verdicts = eligibility_for_establishment(scene.clinic, application=with_d2, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, application=with_d2, today=BEFORE, programme=hopen_programme())
     assert verdicts["D6"].codes == ["d6_d7_joint_candidature"] and verdicts["D6"].eligible_to_apply
     with_d3 = Application(domains=frozenset({"D3", "D6"}), vendors=(vendor,))  # D3 is finished: ineligible
-    verdicts = eligibility_for_establishment(scene.clinic, application=with_d3, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, application=with_d3, today=BEFORE, programme=hopen_programme())
     assert "d6_d7_require_hn_d2_or_d3" in verdicts["D6"].codes
 
 
 def test_selector_ght_member_reads_the_ght_it_governance(tenants, catalogue):
     member, director = tenants.member, tenants.director
-    verdict = eligibility_for_establishment(member, today=BEFORE)["D2"]
+    verdict = eligibility_for_establishment(member, today=BEFORE, programme=hopen_programme())["D2"]
     assert {"ght_master_plan_missing", "ght_convergence_indicators_missing", "ght_cio_not_validated",
             "ght_support_validation_to_check"} <= set(verdict.codes)
     GhtItGovernance.objects.create(
@@ -591,43 +593,44 @@ def test_selector_ght_member_reads_the_ght_it_governance(tenants, catalogue):
         cio_name="Dominique Martin", cio_validated_by=director, cio_validated_at=timezone.now(),
         convergence_indicators_entered=True,
     )
-    verdict = eligibility_for_establishment(member, today=BEFORE)["D2"]
+    verdict = eligibility_for_establishment(member, today=BEFORE, programme=hopen_programme())["D2"]
     assert not {"ght_master_plan_missing", "ght_convergence_indicators_missing", "ght_cio_not_validated"} & set(
         verdict.codes
     )
     not_validated = Application(vendors=(), validated_by_support=False)
-    verdict = eligibility_for_establishment(member, application=not_validated, today=BEFORE)["D2"]
+    verdict = eligibility_for_establishment(member, application=not_validated, today=BEFORE, programme=hopen_programme())["D2"]
     assert "ght_application_not_validated_by_support" in verdict.codes
-    support_verdict = eligibility_for_establishment(tenants.support, application=not_validated, today=BEFORE)["D2"]
+    support_verdict = eligibility_for_establishment(tenants.support, application=not_validated, today=BEFORE, programme=hopen_programme())["D2"]
     assert "ght_application_not_validated_by_support" not in support_verdict.codes
 
 
 def test_selector_a_private_establishment_has_no_ght_requirement(tenants, catalogue):
-    verdict = eligibility_for_establishment(tenants.clinic, today=BEFORE)["D2"]
+    verdict = eligibility_for_establishment(tenants.clinic, today=BEFORE, programme=hopen_programme())["D2"]
     assert not [code for code in verdict.codes if code.startswith("ght_")]
 
 
 def test_selector_makes_a_constant_number_of_queries(scene, django_assert_num_queries):
+    programme = hopen_programme()
     application = Application(domains=frozenset({"D2", "D6"}), vendors=("A", "B"))
     with django_assert_num_queries(7):  # catalogue 3, values with documents 1, HN 1, deadline 1, vendors 1
-        eligibility_for_establishment(scene.clinic, application=application, today=BEFORE)
+        eligibility_for_establishment(scene.clinic, application=application, today=BEFORE, programme=programme)
     for code in ("D1.1", "D1.2", "D4.1", "D4.2", "D5.1", "D6.1", "D7.1"):
         add_document(declare_row(scene.clinic, code, reached=False, by=scene.clinic_director), by=scene.clinic_director)
     with django_assert_num_queries(7):
-        eligibility_for_establishment(scene.clinic, application=application, today=BEFORE)
+        eligibility_for_establishment(scene.clinic, application=application, today=BEFORE, programme=programme)
     with django_assert_num_queries(7):  # a GHT member: + its GHT and IT governance, no vendor named by name
-        eligibility_for_establishment(scene.member, today=BEFORE)
+        eligibility_for_establishment(scene.member, today=BEFORE, programme=programme)
 
 
 def test_selector_for_a_user_answers_404_outside_the_scope(tenants, catalogue):
     from django.http import Http404
 
-    establishment, verdicts = establishment_eligibility(tenants.ars_a, tenants.member.finess, today=BEFORE)
+    establishment, verdicts = establishment_eligibility(tenants.ars_a, tenants.member.finess, today=BEFORE, programme=hopen_programme())
     assert establishment == tenants.member and len(verdicts) == 7
     with pytest.raises(Http404):
-        establishment_eligibility(tenants.ars_b, tenants.member.finess)
+        establishment_eligibility(tenants.ars_b, tenants.member.finess, programme=hopen_programme())
     with pytest.raises(Http404):
-        establishment_eligibility(tenants.editor, tenants.clinic.finess)
+        establishment_eligibility(tenants.editor, tenants.clinic.finess, programme=hopen_programme())
 
 
 # --- The partial --------------------------------------------------------------------------------------------------
@@ -654,7 +657,7 @@ def test_partial_shows_each_domain_verdict_and_its_reasons_in_french():
 
 
 def test_partial_with_the_selector_verdicts(scene):
-    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE)
+    verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())
     html = render_to_string("funding/_eligibility.html", {"verdicts": verdicts})
     assert html.count("data-domain=") == 7
     # Establishment-wide conditions (here: vendors to check at deposit) show once, above the table.

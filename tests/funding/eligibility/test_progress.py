@@ -6,6 +6,8 @@ import datetime
 
 import pytest
 
+from tests.factories_dossiers import hopen_programme
+
 from funding.eligibility.progress import domain_targets_reached, hn_prerequisites_reached, prerequisites_reached
 from hopen.models import Role
 from indicators.models import PriorProgrammeResult, Programme
@@ -65,33 +67,34 @@ def hn(establishment, kind="prerequisites_reached", achieved=True, programme="HN
 def test_prerequisites_all_fifteen_reached_are_reached(hospital, clinic):
     for code in PREREQUISITE_CODES:
         hospital.declare(code)
-    assert prerequisites_reached([hospital.pk, clinic.pk]) == {hospital.pk: True, clinic.pk: False}
+    assert prerequisites_reached([hospital.pk, clinic.pk], programme=hopen_programme()) == {hospital.pk: True, clinic.pk: False}
 
 
 def test_prerequisites_one_not_reached_is_not_reached(hospital):
     for code in PREREQUISITE_CODES:
         hospital.declare(code, reached=code != "P3.4")
-    assert prerequisites_reached([hospital.pk]) == {hospital.pk: False}
+    assert prerequisites_reached([hospital.pk], programme=hopen_programme()) == {hospital.pk: False}
 
 
 def test_prerequisites_one_missing_is_not_reached(hospital):
     for code in PREREQUISITE_CODES[1:]:
         hospital.declare(code)
-    assert prerequisites_reached([hospital.pk]) == {hospital.pk: False}
+    assert prerequisites_reached([hospital.pk], programme=hopen_programme()) == {hospital.pk: False}
 
 
 def test_prerequisites_the_latest_declared_value_counts(hospital):
     for code in PREREQUISITE_CODES:
         hospital.declare(code)
     hospital.declare("P1.1", reached=False, day=LATER)
-    assert prerequisites_reached([hospital.pk]) == {hospital.pk: False}
+    assert prerequisites_reached([hospital.pk], programme=hopen_programme()) == {hospital.pk: False}
     hospital.declare("P1.1", reached=True, day=LATER + datetime.timedelta(days=30))
-    assert prerequisites_reached([hospital.pk]) == {hospital.pk: True}
+    assert prerequisites_reached([hospital.pk], programme=hopen_programme()) == {hospital.pk: True}
 
 
 def test_prerequisites_of_no_establishment_is_empty_without_query(django_assert_num_queries, catalogue):
+    programme = hopen_programme()
     with django_assert_num_queries(0):
-        assert prerequisites_reached([]) == {}
+        assert prerequisites_reached([], programme=programme) == {}
 
 
 # --- Hôpital numérique prerequisites ----------------------------------------------------------------------------
@@ -102,14 +105,14 @@ def test_hn_prerequisites_reached_from_the_osis_result(tenants, catalogue):
     hn(tenants.clinic, achieved=False)
     hn(tenants.support, kind="indicators_complete", achieved=True)  # another result: not the prerequisites
     ids = [tenants.member.pk, tenants.clinic.pk, tenants.support.pk, tenants.foreign.pk]
-    assert hn_prerequisites_reached(ids) == {
+    assert hn_prerequisites_reached(ids, programme=hopen_programme()) == {
         tenants.member.pk: True, tenants.clinic.pk: False, tenants.support.pk: False, tenants.foreign.pk: False,
     }
 
 
 def test_hn_prerequisites_of_another_programme_do_not_count(tenants, catalogue):
     hn(tenants.member, programme="HOPEN")
-    assert hn_prerequisites_reached([tenants.member.pk]) == {tenants.member.pk: False}
+    assert hn_prerequisites_reached([tenants.member.pk], programme=hopen_programme()) == {tenants.member.pk: False}
 
 
 # --- Usage targets of a domain ----------------------------------------------------------------------------------
@@ -121,7 +124,7 @@ def test_domain_targets_reached_when_every_indicator_of_the_group_is_reached(hos
     clinic.declare("D5.1")
     clinic.declare("D5.2", reached=False)
     clinic.declare("D5.3")
-    assert domain_targets_reached([hospital.pk, clinic.pk], ["D5", "D2"]) == {
+    assert domain_targets_reached([hospital.pk, clinic.pk], ["D5", "D2"], programme=hopen_programme()) == {
         (hospital.pk, "D5"): True, (hospital.pk, "D2"): False, (clinic.pk, "D5"): False, (clinic.pk, "D2"): False,
     }
 
@@ -130,25 +133,25 @@ def test_domain_targets_one_not_applicable_and_the_others_reached_are_reached(ho
     hospital.declare("D5.1")
     hospital.declare("D5.2", reached="na")
     hospital.declare("D5.3")
-    assert domain_targets_reached([hospital.pk], ["D5"]) == {(hospital.pk, "D5"): True}
+    assert domain_targets_reached([hospital.pk], ["D5"], programme=hopen_programme()) == {(hospital.pk, "D5"): True}
 
 
 def test_domain_targets_a_missing_indicator_leaves_them_not_reached(hospital):
     hospital.declare("D5.1")
     hospital.declare("D5.3")
-    assert domain_targets_reached([hospital.pk], ["D5"]) == {(hospital.pk, "D5"): False}
+    assert domain_targets_reached([hospital.pk], ["D5"], programme=hopen_programme()) == {(hospital.pk, "D5"): False}
 
 
 def test_domain_targets_the_latest_declared_value_counts(hospital):
     for code in D5_CODES:
         hospital.declare(code, reached=code != "D5.2")
-    assert domain_targets_reached([hospital.pk], ["D5"]) == {(hospital.pk, "D5"): False}
+    assert domain_targets_reached([hospital.pk], ["D5"], programme=hopen_programme()) == {(hospital.pk, "D5"): False}
     hospital.declare("D5.2", day=LATER)
-    assert domain_targets_reached([hospital.pk], ["d5"]) == {(hospital.pk, "D5"): True}
+    assert domain_targets_reached([hospital.pk], ["d5"], programme=hopen_programme()) == {(hospital.pk, "D5"): True}
 
 
 def test_domain_targets_an_unknown_domain_is_not_reached(hospital):
-    assert domain_targets_reached([hospital.pk], ["D9"]) == {(hospital.pk, "D9"): False}
+    assert domain_targets_reached([hospital.pk], ["D9"], programme=hopen_programme()) == {(hospital.pk, "D9"): False}
 
 
 # --- A constant number of queries -------------------------------------------------------------------------------
@@ -160,12 +163,13 @@ def test_selectors_use_a_constant_number_of_queries(tenants, catalogue, django_a
     for code in PREREQUISITE_CODES + D5_CODES:
         hospital.declare(code)
     ids = [hospital.pk] + [EstablishmentFactory(region=tenants.region_a).pk for _ in range(count - 1)]
+    programme = hopen_programme()
     with django_assert_num_queries(4):  # catalogue (3) + latest declared values (1)
-        reached = prerequisites_reached(ids)
+        reached = prerequisites_reached(ids, programme=programme)
     with django_assert_num_queries(1):
-        hn_prerequisites_reached(ids)
+        hn_prerequisites_reached(ids, programme=programme)
     with django_assert_num_queries(4):
-        targets = domain_targets_reached(ids, ["D1", "D2", "D3", "D4", "D5", "D6", "D7"])
+        targets = domain_targets_reached(ids, ["D1", "D2", "D3", "D4", "D5", "D6", "D7"], programme=programme)
     assert reached[hospital.pk] and sum(reached.values()) == 1
     assert targets[(hospital.pk, "D5")] and sum(targets.values()) == 1
     assert len(targets) == 7 * count

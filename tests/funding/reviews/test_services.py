@@ -5,6 +5,8 @@ the audit trail and the notification of the other party; and how a review feeds 
 import datetime
 
 import pytest
+
+from tests.factories_dossiers import hopen_programme
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
@@ -22,7 +24,7 @@ LATER = datetime.date(2021, 3, 31)
 
 
 @pytest.fixture
-def project(tenants):
+def project(tenants, catalogue):  # the programme's calendar bounds a re-forecast target deadline (§5.3.1)
     dossier = dossier_in_progress(tenants.member)
     d1 = domain(dossier, "D1")
     d2 = domain(dossier, "D2")
@@ -54,16 +56,32 @@ def test_ars_records_a_review_with_new_forecast_dates(tenants, project):
     ]
 
 
+def test_a_reforecast_target_deadline_is_bounded_by_the_usage_target_window(tenants, project):
+    """§5.3.1 « avant le 1er janvier 2023 » (HOP'EN): at a review, 31/12/2022 is accepted, 01/01/2023 refused with its
+    date and its section, and nothing is written; a date before the review is refused too."""
+    dossier, d1, _ = project
+    with pytest.raises(ValidationError) as refused:
+        record(dossier, tenants.ars_a, domain_deadlines={d1.pk: datetime.date(2023, 1, 1)})
+    (message,) = refused.value.message_dict["domain_deadlines"]
+    assert "01/01/2023" in message and "31/12/2022" in message and "Instruction, §5.3.1" in message
+    assert not ProjectReview.objects.exists()
+    with pytest.raises(ValidationError, match="antérieure à la revue du 15/06/2020"):
+        record(dossier, tenants.ars_a, domain_deadlines={d1.pk: datetime.date(2020, 6, 14)})
+    record(dossier, tenants.ars_a, domain_deadlines={d1.pk: datetime.date(2022, 12, 31)})
+    d1.refresh_from_db()
+    assert d1.target_deadline == datetime.date(2022, 12, 31)
+
+
 def test_review_is_audited_with_the_dates_before_and_after(tenants, project):
     dossier, d1, _ = project
-    review = record(dossier, tenants.ars_a, domain_deadlines={d1.pk: datetime.date(2023, 1, 31)})
+    review = record(dossier, tenants.ars_a, domain_deadlines={d1.pk: datetime.date(2022, 11, 30)})
     created = AuditRecord.objects.get(action="project_review.record", object_id=str(review.pk))
     assert created.changes["held_on"] == [None, "2020-06-15"]
     updates = {
         (r.object_type, r.object_id): r.changes for r in AuditRecord.objects.filter(action="project_review.forecast_update")
     }
     assert updates[("funding.dossier", str(dossier.pk))] == {"prerequisites_forecast": ["2020-06-30", "2021-03-31"]}
-    assert updates[("funding.dossierdomain", str(d1.pk))] == {"target_deadline": ["2022-06-30", "2023-01-31"]}
+    assert updates[("funding.dossierdomain", str(d1.pk))] == {"target_deadline": ["2022-06-30", "2022-11-30"]}
     assert all(r.actor == tenants.ars_a for r in AuditRecord.objects.filter(action__startswith="project_review."))
 
 
@@ -149,14 +167,14 @@ def test_a_domain_whose_targets_are_reached_keeps_its_deadline(tenants, project)
 def test_a_review_feeds_the_slipped_lists_and_an_earlier_date_leaves_them(tenants, project):
     dossier, d1, _ = project
     scope = dashboard_scope(tenants.ars_a, tenants.region_a.code)
-    assert dashboard(tenants.ars_a, scope).slipped_prerequisites_count == 0
+    assert dashboard(tenants.ars_a, scope, programme=hopen_programme()).slipped_prerequisites_count == 0
     record(dossier, tenants.ars_a, domain_deadlines={d1.pk: datetime.date(2022, 9, 30)})
-    data = dashboard(tenants.ars_a, scope)
+    data = dashboard(tenants.ars_a, scope, programme=hopen_programme())
     assert [d.reference for d in data.slipped_prerequisites] == [dossier.reference]
     assert [d.domain_code for d in data.slipped_targets] == ["D1"]
     record(dossier, tenants.ars_a, prerequisites_forecast=datetime.date(2020, 5, 31),
            domain_deadlines={d1.pk: INITIAL_DEADLINE})
-    data = dashboard(tenants.ars_a, scope)
+    data = dashboard(tenants.ars_a, scope, programme=hopen_programme())
     assert (data.slipped_prerequisites_count, data.slipped_targets_count) == (0, 0)
     dossier.refresh_from_db()
     assert dossier.prerequisites_forecast_initial == INITIAL_PREREQUISITES
@@ -171,7 +189,7 @@ def test_without_an_announced_date_the_first_review_date_is_the_reference(tenant
     record(dossier, tenants.ars_a, prerequisites_forecast=datetime.date(2020, 9, 30))
     dossier.refresh_from_db()
     assert dossier.prerequisites_forecast_initial == datetime.date(2020, 9, 30)
-    assert dashboard(tenants.ars_a, scope).slipped_prerequisites_count == 0
+    assert dashboard(tenants.ars_a, scope, programme=hopen_programme()).slipped_prerequisites_count == 0
 
     record(dossier, tenants.ars_a, prerequisites_forecast=LATER)
-    assert [d.reference for d in dashboard(tenants.ars_a, scope).slipped_prerequisites] == [dossier.reference]
+    assert [d.reference for d in dashboard(tenants.ars_a, scope, programme=hopen_programme()).slipped_prerequisites] == [dossier.reference]
