@@ -280,8 +280,11 @@ def can_decide(user, establishment) -> bool:
 
 
 @transaction.atomic
-def pre_candidature_decide(*, domain: PreCandidatureDomain, decision: str, reason: str, by) -> PreCandidatureDomain:
-    """Per domain, the ARS pre-selects or rejects (reason mandatory on rejection); the establishment is notified."""
+def pre_candidature_decide(
+    *, domain: PreCandidatureDomain, decision: str, reason: str, by, now: datetime.datetime | None = None
+) -> PreCandidatureDomain:
+    """Per domain, the ARS pre-selects or rejects (reason mandatory on rejection); the establishment is notified.
+    `now`: the date of the decision (the demo data dates it in the AMI's calendar)."""
     domain = PreCandidatureDomain.objects.select_for_update(of=("self",)).select_related(
         "pre_candidature__establishment", "pre_candidature__programme"
     ).get(pk=domain.pk)
@@ -298,7 +301,7 @@ def pre_candidature_decide(*, domain: PreCandidatureDomain, decision: str, reaso
         raise ValidationError({"decision_reason": "Le motif est obligatoire pour ne pas retenir un domaine."})
     before = snapshot(domain, ["decision", "decision_reason"])
     domain.decision, domain.decision_reason = decision, reason.strip()
-    domain.decided_by, domain.decided_at = by, timezone.now()
+    domain.decided_by, domain.decided_at = by, now or timezone.now()
     domain.save()
     audit_record(actor=by, action="pre_candidature.decide", target=domain, changes=diff(before, snapshot(domain, ["decision", "decision_reason"])))
     label = "présélectionné" if decision == Decision.PRESELECTED else f"non retenu ({domain.decision_reason})"

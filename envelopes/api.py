@@ -11,6 +11,8 @@ an unknown code answers 404 — `indicators.programmes`).
   quotas; 404 out of scope.
 - `GET envelopes/{region}/entries/`: the ledger of the region, newest first, paginated; read-only (the ledger is
   written by the services of the dossiers, never through this API).
+- `POST envelopes/{region}/delegations/`: the DGOS records a delegation of credits to the region (annex 2 §3); 403
+  for any other role, 400 with a French message beyond the credits left to delegate.
 - `POST redeployments/`: the DGOS moves credits between two regions (a pair of entries); 403 for any other role,
   400 with a French message when the credits are insufficient.
 """
@@ -29,6 +31,7 @@ from . import selectors
 from .ledger import balances_of
 from .models import Pot
 from .services.common import REDEPLOYMENT_REFUSED
+from .services.delegations import DELEGATION_REFUSED, credits_delegate
 from .services.redeployment import redeploy
 
 TAG = "enveloppes"
@@ -49,8 +52,16 @@ BALANCE_FIELDS = [
     ("usage_committed", "Financement à l'usage engagé (notifié)."),
     ("usage_paid", "Financement à l'usage versé."),
     ("refunds_claimed", "Remboursements demandés."),
-    ("refunds_received", "Remboursements reçus (ils reviennent à l'enveloppe)."),
+    ("refunds_received", "Remboursements reçus."),
     ("available", "Disponible : crédits − engagements + remboursements reçus."),
+    ("refunds_deducted", "Remboursements reçus déduits de l'enveloppe régionale (annexe 2 §2 : « L'enveloppe régionale "
+     "sera déduite des montants récupérés ») ; ils réduisent les crédits et ce qui en a été délégué."),
+    ("delegated", "Crédits délégués à l'ARS par circulaire (annexe 2 §3), amorçage + usage, déductions retranchées."),
+    ("to_delegate", "Crédits de l'enveloppe restant à déléguer (amorçage + usage)."),
+    ("seed_delegated", "Crédits d'amorçage délégués."),
+    ("seed_to_delegate", "Crédits d'amorçage restant à déléguer."),
+    ("usage_delegated", "Crédits d'usage délégués."),
+    ("usage_to_delegate", "Crédits d'usage restant à déléguer."),
 ]
 
 
@@ -71,6 +82,13 @@ class EnvelopeBalancesSerializer(serializers.Serializer):
     refunds_claimed = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[7][1])
     refunds_received = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[8][1])
     available = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[9][1])
+    refunds_deducted = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[10][1])
+    delegated = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[11][1])
+    to_delegate = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[12][1])
+    seed_delegated = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[13][1])
+    seed_to_delegate = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[14][1])
+    usage_delegated = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[15][1])
+    usage_to_delegate = serializers.DecimalField(**AMOUNT, help_text=BALANCE_FIELDS[16][1])
 
 
 class DerogatorySerializer(serializers.Serializer):
@@ -94,6 +112,12 @@ class SectorBalanceSerializer(serializers.Serializer):
 class EnvelopeDetailSerializer(EnvelopeBalancesSerializer):
     seed_available = serializers.DecimalField(**AMOUNT, help_text="Crédits d'amorçage disponibles.")
     usage_available = serializers.DecimalField(**AMOUNT, help_text="Crédits d'usage disponibles.")
+    seed_delegated_available = serializers.DecimalField(
+        **AMOUNT, help_text="Crédits d'amorçage délégués et non engagés (ce que l'ARS peut engager aujourd'hui, annexe 2 §3)."
+    )
+    usage_delegated_available = serializers.DecimalField(
+        **AMOUNT, help_text="Crédits d'usage délégués et non engagés (annexe 2 §3)."
+    )
     derogatory = DerogatorySerializer(help_text="Amorçage dérogatoire (§5.1).")
     sectors = SectorBalanceSerializer(many=True, help_text="Quotas sectoriels d'amorçage (004).")
 
@@ -103,7 +127,8 @@ class LedgerEntrySerializer(serializers.Serializer):
     sequence = serializers.IntegerField(help_text="N° d'ordre de l'écriture dans l'enveloppe.")
     kind = serializers.CharField(
         help_text="`allocation`, `redeployment_in`, `redeployment_out`, `seed_commitment`, `seed_payment`, "
-        "`usage_commitment`, `usage_payment`, `refund_claim` ou `refund_received`."
+        "`usage_commitment`, `usage_payment`, `refund_claim`, `refund_received`, `refund_deduction` (enveloppe "
+        "déduite d'un remboursement reçu, annexe 2 §2) ou `delegation` (crédits délégués par circulaire, annexe 2 §3)."
     )
     kind_label = serializers.CharField(source="get_kind_display")
     pot = serializers.CharField(help_text="`seed` (amorçage) ou `usage`.")
@@ -118,6 +143,7 @@ class LedgerEntrySerializer(serializers.Serializer):
     counterpart = serializers.IntegerField(source="counterpart_id", allow_null=True, help_text="Écriture liée : redéploiement cédé, ou demande de remboursement soldée.")
     corrects = serializers.IntegerField(source="corrects_id", allow_null=True, help_text="Écriture corrigée.")
     label = serializers.CharField()
+    reference = serializers.CharField(help_text="Délégation : référence de la circulaire budgétaire ; vide sinon.")
     seed_available_after = serializers.DecimalField(max_digits=14, decimal_places=2)
     usage_available_after = serializers.DecimalField(max_digits=14, decimal_places=2)
     created_by = serializers.EmailField(source="created_by.email", allow_null=True, default=None)
@@ -130,6 +156,16 @@ class RedeploymentInputSerializer(serializers.Serializer):
     pot = serializers.ChoiceField(choices=Pot.choices, label="Part (seed : amorçage, usage)")
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, label="Montant (€)")
     reason = serializers.CharField(max_length=2000, label="Motif")
+
+
+class DelegationInputSerializer(serializers.Serializer):
+    year = serializers.IntegerField(min_value=2000, max_value=2100, label="Exercice budgétaire")
+    pot = serializers.ChoiceField(choices=Pot.choices, label="Part (seed : amorçage, usage)")
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, label="Montant délégué (€)")
+    reference = serializers.CharField(max_length=200, label="Référence de la circulaire budgétaire")
+    delegated_on = serializers.DateField(
+        required=False, label="Date de la délégation", help_text="Date de la circulaire, dans l'exercice ; aujourd'hui par défaut."
+    )
 
 
 class RedeploymentSerializer(serializers.Serializer):
@@ -155,6 +191,8 @@ def detail_data(envelope) -> dict:
     data.update(
         seed_available=balances.seed_available,
         usage_available=balances.usage_available,
+        seed_delegated_available=balances.seed_delegated_available,
+        usage_delegated_available=balances.usage_delegated_available,
         derogatory={
             "raised": derogatory.raised, "share_percent": derogatory.share_percent, "ceiling": derogatory.ceiling,
             "used": derogatory.used, "available": derogatory.available, "reason": envelope.derogatory_ceiling_reason,
@@ -258,9 +296,37 @@ class RedeploymentApi(APIView):
         return Response(RedeploymentSerializer(body).data, status=status.HTTP_201_CREATED)
 
 
+class DelegationApi(APIView):
+    @extend_schema(
+        tags=[TAG], operation_id="envelopes_delegations_create", parameters=[REGION, PROGRAMME],
+        summary="Enregistrer une délégation de crédits à une région (DGOS)",
+        description="Annexe 2 §3 : les crédits sont délégués aux ARS par circulaire (amorçage dès 2019, usage à partir "
+        "de 2020 pour HOP'EN), selon la programmation annuelle remontée par l'ARS. Une écriture `delegation` au grand "
+        "livre ; les engagements de la région restent dans les crédits délégués à leur date. Refusé (400) au-delà "
+        "des crédits restant à déléguer, hors de l'exercice, à une date à venir ou avant la première année de la part.",
+        request=DelegationInputSerializer,
+        responses={201: LedgerEntrySerializer, 400: ERRORS_400, 403: ERRORS_403, 404: ERRORS_404},
+    )
+    def post(self, request, region_code):
+        if not permissions.can_delegate_credits(request.user):
+            raise PermissionRefused(DELEGATION_REFUSED)
+        envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
+        data = DelegationInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        entry = credits_delegate(
+            envelope=envelope, year=values["year"], pot=values["pot"], amount=values["amount"],
+            reference=values["reference"], on=values.get("delegated_on"), by=request.user,
+        )
+        return Response(
+            LedgerEntrySerializer(selectors.entries_by_id([entry.pk]).get()).data, status=status.HTTP_201_CREATED
+        )
+
+
 urlpatterns = [
     path("envelopes/", EnvelopeListApi.as_view(), name="api_envelopes"),
     path("envelopes/<str:region_code>/", EnvelopeDetailApi.as_view(), name="api_envelope"),
     path("envelopes/<str:region_code>/entries/", EnvelopeEntriesApi.as_view(), name="api_envelope_entries"),
+    path("envelopes/<str:region_code>/delegations/", DelegationApi.as_view(), name="api_envelope_delegations"),
     path("redeployments/", RedeploymentApi.as_view(), name="api_redeployments"),
 ]

@@ -67,3 +67,19 @@ class RedeploymentForm(forms.Form):
         if data.get("from_region") and data.get("from_region") == data.get("to_region"):
             self.add_error("to_region", "Choisissez une région différente de la région cédante.")
         return data
+
+
+class DelegationForm(forms.Form):
+    """Annex 2 §3: the DGOS records a delegation of credits to the region (budget circular)."""
+
+    year = forms.IntegerField(label="Exercice", min_value=2000, max_value=2100)
+    pot = forms.ChoiceField(label="Part", choices=Pot.choices)
+    amount = forms.DecimalField(
+        label="Montant délégué (€)", min_value=Decimal("0.01"), max_digits=14, decimal_places=2, localize=True,
+        help_text="En euros, par exemple 1 500 000 ou 1 500 000,50.",
+    )
+    reference = forms.CharField(label="Référence de la circulaire budgétaire", max_length=200)
+    delegated_on = forms.DateField(
+        label="Date de la délégation", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="La date de la circulaire, dans l'exercice ; vide : aujourd'hui.",
+    )

@@ -38,6 +38,7 @@ class Movement:
     counterpart_id: int | None = None
     corrects_id: int | None = None
     idempotency_key: str | None = None
+    reference: str = ""
     extra: dict = field(default_factory=dict)
 
 
@@ -111,7 +112,7 @@ def append_many(movements: list[Movement], *, locked: bool = False) -> list[Ledg
                 effective_on=m.effective_on or timezone.localdate(), establishment_id=m.establishment_id,
                 sector=m.sector, is_derogatory=m.is_derogatory, dossier_domain_id=m.dossier_domain_id,
                 counterpart_id=m.counterpart_id, corrects_id=m.corrects_id, idempotency_key=m.idempotency_key,
-                label=m.label, seed_available_after=seed, usage_available_after=usage,
+                label=m.label, reference=m.reference, seed_available_after=seed, usage_available_after=usage,
                 created_by=m.by, created_at=now,
             )
         )

@@ -37,6 +37,11 @@ class EntryKind(models.TextChoices):
     USAGE_PAYMENT = "usage_payment", "Versement à l'usage"
     REFUND_CLAIM = "refund_claim", "Demande de remboursement"
     REFUND_RECEIVED = "refund_received", "Remboursement reçu"
+    # Annex 2 §2, annex 4: « L'enveloppe régionale sera déduite des montants récupérés » — the refund received goes
+    # back to the State: the envelope's credits (and what was delegated of them) are reduced by it.
+    REFUND_DEDUCTION = "refund_deduction", "Déduction de l'enveloppe (remboursement)"
+    # Annex 2 §3: the credits delegated to the ARS by a budget circular; commitments stay within them.
+    DELEGATION = "delegation", "Délégation de crédits"
 
 
 class Envelope(models.Model):
@@ -119,6 +124,9 @@ class LedgerEntry(models.Model):
     # raised by a deadline job, for instance).
     idempotency_key = models.CharField(max_length=160, null=True, blank=True, unique=True)
     label = models.TextField("libellé")
+    reference = models.CharField(
+        "référence", max_length=200, blank=True, help_text="Pour une délégation : la circulaire budgétaire (annexe 2 §3)."
+    )
     seed_available_after = models.DecimalField("amorçage disponible après", max_digits=14, decimal_places=2)
     usage_available_after = models.DecimalField("usage disponible après", max_digits=14, decimal_places=2)
     created_by = models.ForeignKey(
@@ -143,6 +151,14 @@ class LedgerEntry(models.Model):
                 condition=~Q(kind="redeployment_in") | Q(counterpart__isnull=False) | Q(corrects__isnull=False),
             ),
             models.CheckConstraint(name="ledger_label_not_empty", condition=~Q(label="")),
+            models.CheckConstraint(
+                name="ledger_delegation_referenced",
+                condition=~Q(kind="delegation") | ~Q(reference="") | Q(corrects__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="ledger_deduction_paired",
+                condition=~Q(kind="refund_deduction") | Q(counterpart__isnull=False),
+            ),
         ]
 
     def __str__(self):

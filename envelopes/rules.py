@@ -15,13 +15,15 @@ SEED_SHARE = Decimal("0.20")  # annex 2 §2: « 20% de financement consacré à 
 def available_delta(kind: str, pot: str, amount: Decimal) -> tuple[Decimal, Decimal]:
     """(seed, usage) change of the available balances caused by one entry.
 
-    Allocations, redeployments received and refunds received add to the pot; commitments and redeployments
-    given take from it; payments consume what was committed and claims are receivables: neither moves it.
+    Allocations, redeployments received and refunds received add to the pot; commitments, redeployments given
+    and the deduction of a refund from the envelope (annex 2 §2, when the programme sends refunds back to the
+    State) take from it; payments consume what was committed, claims are receivables and delegations (annex 2 §3)
+    only mark what of the credits the ARS may commit: none of them moves it.
     """
     sign = {
         "allocation": 1, "redeployment_in": 1, "refund_received": 1,
-        "redeployment_out": -1, "seed_commitment": -1, "usage_commitment": -1,
-        "seed_payment": 0, "usage_payment": 0, "refund_claim": 0,
+        "redeployment_out": -1, "seed_commitment": -1, "usage_commitment": -1, "refund_deduction": -1,
+        "seed_payment": 0, "usage_payment": 0, "refund_claim": 0, "delegation": 0,
     }[kind]
     change = amount * sign
     return (change, ZERO) if pot == "seed" else (ZERO, change)
@@ -47,6 +49,50 @@ class Balances:
     refunds_received: Decimal = ZERO
     seed_refunds_received: Decimal = ZERO
     usage_refunds_received: Decimal = ZERO
+    # Annex 2 §3: credits delegated by circular (gross), and refunds deducted from the envelope (annex 2 §2).
+    seed_delegations: Decimal = ZERO
+    usage_delegations: Decimal = ZERO
+    seed_refunds_deducted: Decimal = ZERO
+    usage_refunds_deducted: Decimal = ZERO
+
+    @property
+    def refunds_deducted(self) -> Decimal:
+        return self.seed_refunds_deducted + self.usage_refunds_deducted
+
+    # What the ARS has received of its credits: the delegations, less the refunds deducted from the envelope (the
+    # money recovered had been delegated and committed; it goes back to the State, not to the region).
+    @property
+    def seed_delegated(self) -> Decimal:
+        return self.seed_delegations - self.seed_refunds_deducted
+
+    @property
+    def usage_delegated(self) -> Decimal:
+        return self.usage_delegations - self.usage_refunds_deducted
+
+    @property
+    def delegated(self) -> Decimal:
+        return self.seed_delegated + self.usage_delegated
+
+    @property
+    def seed_to_delegate(self) -> Decimal:
+        return self.seed_total - self.seed_delegated
+
+    @property
+    def usage_to_delegate(self) -> Decimal:
+        return self.usage_total - self.usage_delegated
+
+    @property
+    def to_delegate(self) -> Decimal:
+        return self.seed_to_delegate + self.usage_to_delegate
+
+    @property
+    def seed_delegated_available(self) -> Decimal:
+        """Delegated seed credits not committed (refunds returned to the region included): today's room."""
+        return self.seed_delegated - self.seed_committed + self.seed_refunds_received
+
+    @property
+    def usage_delegated_available(self) -> Decimal:
+        return self.usage_delegated - self.usage_committed + self.usage_refunds_received
 
     @property
     def total(self) -> Decimal:
@@ -80,8 +126,10 @@ def balances_from_sums(sums: dict) -> Balances:
         return sum((v for (k, p), v in sums.items() if k == kind and (pot is None or p == pot)), ZERO)
 
     return Balances(
-        seed_total=total("allocation", "seed") + total("redeployment_in", "seed") - total("redeployment_out", "seed"),
-        usage_total=total("allocation", "usage") + total("redeployment_in", "usage") - total("redeployment_out", "usage"),
+        seed_total=total("allocation", "seed") + total("redeployment_in", "seed") - total("redeployment_out", "seed")
+        - total("refund_deduction", "seed"),
+        usage_total=total("allocation", "usage") + total("redeployment_in", "usage") - total("redeployment_out", "usage")
+        - total("refund_deduction", "usage"),
         seed_committed=total("seed_commitment"),
         seed_paid=total("seed_payment"),
         usage_committed=total("usage_commitment"),
@@ -90,6 +138,10 @@ def balances_from_sums(sums: dict) -> Balances:
         refunds_received=total("refund_received"),
         seed_refunds_received=total("refund_received", "seed"),
         usage_refunds_received=total("refund_received", "usage"),
+        seed_delegations=total("delegation", "seed"),
+        usage_delegations=total("delegation", "usage"),
+        seed_refunds_deducted=total("refund_deduction", "seed"),
+        usage_refunds_deducted=total("refund_deduction", "usage"),
     )
 
 
@@ -272,3 +324,74 @@ def seed_breakdown_from_rows(rows) -> SeedBreakdown:
             if is_derogatory:
                 derogatory_refunds += total
     return SeedBreakdown(committed, refunds, derogatory_committed, derogatory_refunds)
+
+
+# --- Delegations of credits (annex 2 §3) ---------------------------------------------------------------------------
+#
+# « Les fonds sont délégués aux ARS via les circulaires » (seed « dès 2019 », usage « à partir de 2020 », amounts
+# adjusted to the ARS's annual programming): a region commits, on each date, only what was delegated to it up to
+# that date. The rhythm table is not in the text we hold: delegations are entered by the DGOS, never derived.
+
+DELEGATION_SECTION = "annexe 2 §3"
+DELEGATION_REFUSAL_CODE = "delegated_credits_insufficient"
+POT_NAMES = {"seed": "d'amorçage", "usage": "à l'usage"}
+# How each kind of entry changes the delegated credits not yet committed (the commitment room).
+ROOM_SIGN = {
+    "delegation": 1, "refund_received": 1,
+    "seed_commitment": -1, "usage_commitment": -1, "refund_deduction": -1,
+}
+
+
+def room_events_from_rows(rows) -> list:
+    """`rows`: (kind, effective date, sum of amounts) of one pot → [(date, change of the commitment room)]."""
+    return [(day, (total or ZERO) * ROOM_SIGN[kind]) for kind, day, total in rows if kind in ROOM_SIGN]
+
+
+def delegation_room(events, on) -> Decimal:
+    """What a new movement dated `on` may take from the delegated credits: the lowest room from `on` onwards, so
+    that no later date ends with more committed than delegated by then (a commitment dated `on` counts on every
+    later day). `events`: (effective date, change) of the delegations, commitments, refunds and deductions."""
+    by_day: dict = {}
+    for day, change in events:
+        by_day[day] = by_day.get(day, ZERO) + change
+    room = sum((change for day, change in by_day.items() if day <= on), ZERO)
+    lowest = room
+    for day in sorted(d for d in by_day if d > on):
+        room += by_day[day]
+        lowest = min(lowest, room)
+    return lowest
+
+
+def delegated_credits_refusal(amount: Decimal, *, pot: str, room: Decimal, on) -> str | None:
+    """Annex 2 §3: a commitment stays within the credits delegated to the region up to its date."""
+    if amount <= room:
+        return None
+    return (
+        f"Crédits délégués insuffisants : {_euros(amount)} demandés, {_euros(max(room, ZERO))} de crédits "
+        f"{POT_NAMES.get(pot, pot)} délégués à la région et non engagés au {on:%d/%m/%Y} (annexe 2 §3 : les crédits "
+        "sont délégués aux ARS par circulaire selon leur programmation annuelle ; le reste de l'enveloppe est à déléguer)."
+    )
+
+
+def delegation_refusal(
+    amount: Decimal, *, pot: str, year: int, on, today, first_year: int | None, to_delegate: Decimal
+) -> str | None:
+    """A delegation of `amount` of the `pot` credits for the budget year `year`, dated `on`: within the year, not in
+    the future, not before the programme's first year of that pot (annex 2 §3: seed « dès 2019 », usage « à partir
+    de 2020 » for HOP'EN), and never more than what is left to delegate of the envelope."""
+    if amount <= 0:
+        return "Le montant délégué doit être positif."
+    if on.year != year:
+        return f"La date de la délégation ({on:%d/%m/%Y}) n'est pas dans l'exercice {year} : indiquez la date de la circulaire."
+    if on > today:
+        return f"La date de la délégation ({on:%d/%m/%Y}) est à venir : une délégation s'enregistre une fois la circulaire publiée."
+    if first_year is not None and year < first_year:
+        return (
+            f"Les crédits {POT_NAMES.get(pot, pot)} ne sont délégués qu'à partir de {first_year} ({DELEGATION_SECTION})."
+        )
+    if amount > to_delegate:
+        return (
+            f"Délégation supérieure aux crédits à déléguer : {_euros(amount)} demandés, {_euros(max(to_delegate, ZERO))} "
+            f"de crédits {POT_NAMES.get(pot, pot)} de l'enveloppe restent à déléguer ({DELEGATION_SECTION})."
+        )
+    return None

@@ -23,7 +23,9 @@ from .rules import (
     Balances,
     SeedBreakdown,
     derogatory_ceiling,
+    delegation_room,
     derogatory_share,
+    room_events_from_rows,
     sector_ceiling,
     seed_breakdown_from_rows,
 )
@@ -113,6 +115,33 @@ def envelope_for_dossier(dossier) -> Envelope:
             "(commande open_envelopes)."
         )
     return envelope
+
+
+def delegated_room_of(envelope_id, pot, on) -> Decimal:
+    """Annex 2 §3: the delegated credits of `pot` a movement dated `on` may still commit (one query). Not scoped:
+    the services call it under the envelope lock."""
+    rows = (
+        LedgerEntry.objects.filter(
+            envelope_id=envelope_id, pot=pot,
+            kind__in=[EntryKind.DELEGATION, EntryKind.REFUND_DEDUCTION, EntryKind.REFUND_RECEIVED,
+                      EntryKind.SEED_COMMITMENT, EntryKind.USAGE_COMMITMENT],
+        )
+        .values_list("kind", "effective_on")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return delegation_room(room_events_from_rows(rows), on)
+
+
+def delegation_first_year(programme, pot) -> int | None:
+    """The programme's first year of delegation of `pot` (annex 2 §3, from its envelope table), None when unknown."""
+    year = ((programme.regional_envelopes or {}).get("delegation") or {}).get(f"{pot}_first_year")
+    return int(year) if year else None
+
+
+def delegation_entries(envelope):
+    """One envelope's delegations (and their corrections), newest first."""
+    return envelope_entries(envelope).filter(kind=EntryKind.DELEGATION)
 
 
 # --- Seed funding limits: derogatory seed (§5.1) and sector quotas (004) ----------------------------------------

@@ -2,9 +2,11 @@
 balances and ledger, and the DGOS's redeployment between regions.
 
 The permission policy decides: ARS and DGOS read (an ARS its region only: another region answers 404), the
-region's ARS raises the derogatory ceiling and sets the sector quotas, the DGOS officer redeploys; any other role
-is refused (403).
+region's ARS raises the derogatory ceiling and sets the sector quotas, the DGOS officer redeploys and records the
+delegations of credits (annex 2 §3, with a confirmation step); any other role is refused (403).
 """
+
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -16,11 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from hopen import permissions
 from hopen.exceptions import ApplicationError, PermissionRefused
+from hopen.formatting import french_euros
 
 from . import selectors
-from .forms import DerogatoryCeilingForm, RedeploymentForm, SectorQuotasForm
+from .forms import DelegationForm, DerogatoryCeilingForm, RedeploymentForm, SectorQuotasForm
 from .ledger import balances_of
-from .services.common import REDEPLOYMENT_REFUSED, REGION_MONEY_REFUSED
+from .services.common import POT_LABELS, REDEPLOYMENT_REFUSED, REGION_MONEY_REFUSED
+from .services.delegations import DELEGATION_REFUSED, credits_delegate
 from .services.limits import derogatory_ceiling_raise, sector_quotas_set
 from .services.redeployment import redeploy
 
@@ -84,6 +88,34 @@ def _act(request, envelope):
     return ceiling_form, quotas_form, False
 
 
+def _delegate(request, envelope):
+    """Annex 2 §3, the DGOS's form: a first submission restates the delegation (confirmation), the second records it.
+    Returns (form, confirming, done)."""
+    if not permissions.can_delegate_credits(request.user):
+        raise PermissionDenied(DELEGATION_REFUSED)
+    form = DelegationForm(request.POST, prefix="delegation")
+    if not form.is_valid():
+        return form, False, False
+    if request.POST.get("confirmed") != "1":
+        return form, True, False
+    data = form.cleaned_data
+    try:
+        credits_delegate(
+            envelope=envelope, year=data["year"], pot=data["pot"], amount=data["amount"],
+            reference=data["reference"], on=data["delegated_on"], by=request.user,
+        )
+    except PermissionRefused as exc:
+        raise PermissionDenied(exc.message) from exc
+    except ApplicationError as exc:
+        form.add_error(None, exc.message)
+        return form, False, False
+    messages.success(
+        request, f"Délégation {data['year']} de {french_euros(data['amount'])} de crédits {POT_LABELS[data['pot']]} "
+        f"enregistrée pour {envelope.region} ; l'ARS est notifiée.",
+    )
+    return form, False, True
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def detail(request, region_code):
@@ -92,8 +124,13 @@ def detail(request, region_code):
     _require_browse(request.user)
     envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
     may_manage = permissions.can_manage_region_money(request.user, envelope.region)
-    ceiling_form = quotas_form = None
-    if request.method == "POST":
+    ceiling_form = quotas_form = delegation_form = None
+    confirming = False
+    if request.method == "POST" and request.POST.get("action") == "delegate":
+        delegation_form, confirming, done = _delegate(request, envelope)
+        if done:
+            return redirect(reverse("envelopes:detail", args=[envelope.region.code]) + _programme_query(request))
+    elif request.method == "POST":
         ceiling_form, quotas_form, done = _act(request, envelope)
         if done:
             return redirect(reverse("envelopes:detail", args=[envelope.region.code]))
@@ -121,8 +158,17 @@ def detail(request, region_code):
         "quotas_form": quotas_form if may_manage else None,
         "scope_national": permissions.scope_of(request.user).national,
         "can_redeploy": permissions.can_redeploy_envelopes(request.user),
+        "delegation_form": (delegation_form or DelegationForm(prefix="delegation"))
+        if permissions.can_delegate_credits(request.user) else None,
+        "delegation_confirming": confirming,
+        "delegations": selectors.delegation_entries(envelope)[:20],
     }
     return render(request, "envelopes/detail.html", context)
+
+
+def _programme_query(request) -> str:
+    code = request.GET.get("programme")
+    return f"?{urlencode({'programme': code})}" if code else ""
 
 
 @login_required

@@ -10,6 +10,11 @@ decisions (`funding.dossiers.services`, dated with `now=`), a project review (`f
 §3). The Hôpital numérique results (§5.3.1, « export des indicateurs HN de l'observatoire oSIS faisant foi ») have
 no service — they are an import of the oSIS export — and are written here with their audit record.
 
+Before the dossiers (`funding.demo_filings`, through the services): the support's GHT gets its IT governance
+(§5.3.1 GHT: SDSI, validated CIO, convergence indicators) and every demo domain its AMI pre-selection by the ARS
+(§5.3.2 « Etape 1 »: HOP'EN's AMI in June 2019; the campaign's within its own AMI window) — the money gates
+(`funding.dossiers.gates`) refuse the rest.
+
 Per region (`SCENARIOS`):
 
 1. The GHT support establishment's own dossier, on two domains, transmitted in early 2020 with the HOP'EN
@@ -45,16 +50,19 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from envelopes.demo import delegate_demo_credits
 from envelopes.models import Envelope
 from hopen.audit import audit_record
 from hopen.demo import DEMO_DOMAIN, demo_establishments
 from hopen.exceptions import ApplicationError
 from hopen.models import Region, User
+from indicators import windows
 from indicators.evidence import evidence_upload
 from indicators.models import CatalogueVersion, GroupKind, PriorProgrammeResult, PriorResultKind, Programme, ValueKind
 from indicators.selectors import current_catalogue
 from indicators.services import ValueInput, value_declare, value_save_draft
 
+from .demo_filings import ami_preselect, demo_pdf, ght_governance
 from .dossiers import services as dossiers
 from .dossiers.models import Dossier, RefusalKind
 from .dossiers.rules import DomainInput
@@ -67,6 +75,8 @@ from .selectors import amount_grid
 logger = logging.getLogger(__name__)
 
 HOPEN, HN, CAMPAIGN = "HOPEN", "HN", "DEMO2026"
+AMI_PRESELECTION_DAY = datetime.date(2019, 6, 20)  # HOP'EN's AMI window closes on 30/06/2019 (§5.3.2)
+CAMPAIGN_DEMO_DOMAINS = ("D1", "D2", "D3", "D4", "D5")  # declared, first indicator reached, the others not
 HN_SOURCE = "Export oSIS des indicateurs Hôpital numérique du 01/03/2019 (données de démonstration)"
 SEED_SHARE = Decimal("0.20")  # annex 2 §2: « un montant supérieur ou inférieur à 20 % du soutien financier total »
 # The three prerequisites the private establishment reaches late (§5.1 derogatory seed): cybersecurity audit,
@@ -134,17 +144,6 @@ def _actors(establishment) -> Actors | None:
     return Actors(editor, director) if editor and director else None
 
 
-def _pdf(text: str) -> bytes:
-    """A tiny valid PDF (a justificatory document of the demo)."""
-    body = f"BT /F1 11 Tf 72 760 Td ({text}) Tj ET".encode("latin-1", "replace")
-    return (
-        b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
-        b"3 0 obj\n<< /Length " + str(len(body)).encode() + b" >>\nstream\n" + body + b"\nendstream\nendobj\n"
-        b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
-    )
-
-
 # --- What the seed needs --------------------------------------------------------------------------------------------
 
 
@@ -210,7 +209,7 @@ def _declare(establishment, indicator, actors: Actors, *, reached: bool, day: da
         by=actors.editor,
     )
     if document:
-        content = _pdf(f"{establishment.name} - {indicator.code} - justificatif au {day:%d/%m/%Y}")
+        content = demo_pdf(f"{establishment.name} - {indicator.code} - justificatif au {day:%d/%m/%Y}")
         upload = SimpleUploadedFile(
             f"justificatif-{indicator.code}-{day:%Y%m%d}.pdf", content, content_type="application/pdf"
         )
@@ -364,8 +363,6 @@ def _private_dossier(scenario, clinic, actors, ars, programme) -> Dossier:
 def _ght_dossier(scenario, support, member, actors, ars, programme) -> Dossier:
     """Dossier 3: a GHT dossier for a member (annex 3 §2) on the demonstration campaign, transmitted a few weeks ago
     (not before its dossier window opened), awaiting the decision."""
-    from indicators import windows
-
     window = windows.programme_window(programme, windows.DOSSIER_FILING)
     today = timezone.localdate()
     transmitted = today - datetime.timedelta(days=33)
@@ -389,6 +386,9 @@ def _seed_region(region_code: str, scenario: Scenario) -> list[str]:
     hopen = Programme.objects.get(code=HOPEN)
     campaign = Programme.objects.filter(code=CAMPAIGN).first()
     ars = _demo_user(f"ars-{region_code}@{DEMO_DOMAIN}")
+    for programme in (hopen, campaign):  # annex 2 §3: the credits are delegated before any commitment
+        if programme is not None:
+            delegate_demo_credits(region, programme)
     _, (support, member, clinic) = demo_establishments(region_code)
     people = {e.pk: _actors(e) for e in (support, member, clinic)}
     baseline = _days(scenario.start, -50)
@@ -399,6 +399,10 @@ def _seed_region(region_code: str, scenario: Scenario) -> list[str]:
         clinic, people[clinic.pk], programme=hopen, day=baseline, domains=scenario.private_domains,
         late=LATE_PREREQUISITES,
     )
+    ght_governance(support.ght, people[support.pk], programme=hopen)
+    ami_day = _at(AMI_PRESELECTION_DAY)  # HOP'EN's AMI: « au plus tard le 30 juin 2019 » (§5.3.2 « Etape 1 »)
+    ami_preselect(support, people[support.pk], scenario.own_domains, programme=hopen, ars=ars, at=ami_day)
+    ami_preselect(clinic, people[clinic.pk], scenario.private_domains, programme=hopen, ars=ars, at=ami_day)
     created = [
         _support_dossier(scenario, support, people[support.pk], ars, region, hopen),
         _private_dossier(scenario, clinic, people[clinic.pk], ars, hopen),
@@ -406,6 +410,14 @@ def _seed_region(region_code: str, scenario: Scenario) -> list[str]:
     if campaign is not None:
         member_day = timezone.localdate() - datetime.timedelta(days=75)
         _baseline(member, people[member.pk], programme=campaign, day=member_day, domains=scenario.ght_domains)
+        window = windows.programme_window(campaign, windows.AMI_FILING)
+        ami_preselect(
+            member, people[member.pk], scenario.ght_domains, programme=campaign, ars=ars,
+            at=_at(max(member_day, window.opens or member_day)), support_director=people[support.pk].director,
+        )
+        # The support's own values on the campaign too, so that after its AMI and the ARS's pre-selection (done by
+        # hand in the demo) its editor can file and its director transmit a dossier today (§5.3.1).
+        _baseline(support, people[support.pk], programme=campaign, day=member_day, domains=CAMPAIGN_DEMO_DOMAINS)
         created.append(_ght_dossier(scenario, support, member, people[support.pk], ars, campaign))
     else:
         logger.info("Campagne %s non chargée : pas de dossier de GHT en attente de décision.", CAMPAIGN)

@@ -14,4 +14,6 @@ urlpatterns = [
     path("", include("funding.letters.urls")),
     path("", include("funding.dashboard.urls")),
     path("", include("funding.reviews.urls")),
+    path("", include("funding.ght.urls")),
+    path("", include("funding.eligibility.vendors_import")),
 ]

@@ -100,8 +100,10 @@ def verify_chain(batch_size: int = 2000) -> tuple[int, list[ChainBreak]]:
     return checked, breaks
 
 
-def audit_record_many(*, actor, action: str, entries) -> list[AuditRecord]:
-    """Append records for many writes at once (importers): `entries` is an iterable of (target, changes)."""
+def audit_record_many(*, actor, action: str, entries, batch_size: int | None = 1000, copy: bool = False) -> list[AuditRecord]:
+    """Append records for many writes at once (importers): `entries` is an iterable of (target, changes).
+    `copy=True` writes them with one `COPY` (an import of tens of thousands of rows: one statement whatever their
+    number, a third of the time of an INSERT); the records returned then have no primary key."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("La piste d'audit s'écrit dans la transaction des écritures qu'elle trace.")
     entries = list(entries)
@@ -125,7 +127,28 @@ def audit_record_many(*, actor, action: str, entries) -> list[AuditRecord]:
         record.hash = _hash_of(record)
         previous = record.hash
         records.append(record)
-    return AuditRecord.objects.bulk_create(records, batch_size=1000)
+    if copy:
+        _copy_records(records)
+        return records
+    return AuditRecord.objects.bulk_create(records, batch_size=batch_size)
+
+
+COPY_COLUMNS = (
+    "at", "actor_id", "actor_email", "action", "object_type", "object_id", "object_repr", "changes", "previous_hash",
+    "hash",
+)
+
+
+def _copy_records(records) -> None:
+    table = connection.ops.quote_name(AuditRecord._meta.db_table)
+    with connection.cursor() as cursor, cursor.copy(  # Django logs it as one query (debug cursor)
+        f"COPY {table} ({', '.join(COPY_COLUMNS)}) FROM STDIN"
+    ) as copy:
+        for record in records:
+            copy.write_row([
+                record.at, record.actor_id, record.actor_email, record.action, record.object_type, record.object_id,
+                record.object_repr, _canonical(record.changes), record.previous_hash, record.hash,
+            ])
 
 
 def _hash_of(record: AuditRecord) -> str:

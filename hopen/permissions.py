@@ -132,6 +132,13 @@ def can_manage_referential(user) -> bool:
     return user.is_superuser or Role.PLATFORM_ADMIN in scope_of(user).roles
 
 
+def can_import_referentials(user) -> bool:
+    """Import the national referentials the rules read (earlier-programme results, RELIMS software vendors, §5.3.1):
+    a DGOS officer or a platform administrator."""
+    scope = scope_of(user)
+    return getattr(user, "is_superuser", False) or bool(scope.roles & {Role.DGOS_OFFICER, Role.PLATFORM_ADMIN})
+
+
 def has_establishment_role(user) -> bool:
     return bool(scope_of(user).roles & set(ESTABLISHMENT_ROLES))
 
@@ -247,7 +254,55 @@ def can_redeploy_envelopes(user) -> bool:
     return Role.DGOS_OFFICER in scope_of(user).roles
 
 
+def can_delegate_credits(user) -> bool:
+    """Annex 2 §3: the DGOS delegates the credits to the ARS by budget circular — the same national money role as
+    the redeployment (the DGOS officer)."""
+    return can_redeploy_envelopes(user)
+
+
 def can_close_dossier(user, dossier) -> bool:
     """Closure (audit failure, abandonment): the region's ARS or the DGOS (officer or auditor)."""
     scope = scope_of(user)
     return can_manage_region_money(user, dossier.region) or bool(scope.roles & {Role.DGOS_OFFICER, Role.DGOS_AUDITOR})
+
+
+# --- GHT IT governance (instruction §5.3.1 « Pour les GHT », annex 1 « déclinaison GHT ») ----------------------
+
+
+def can_view_ght(user, ght) -> bool:
+    """Read a GHT's IT governance: the national roles, the ARS of its region, its support director, and the users
+    of any of its member establishments."""
+    scope = scope_of(user)
+    if scope.national or ght.region_id in scope.region_ids or ght.pk in scope.ght_ids:
+        return True
+    if scope.is_empty:
+        return False
+    return EstablishmentUserObjectPermission.objects.filter(
+        user=user, permission__codename=VIEW_ESTABLISHMENT, content_object__ght_id=ght.pk
+    ).exists()
+
+
+def can_enter_ght_governance(user, ght) -> bool:
+    """Deposit the SDSI, name the GHT CIO, enter GHT-level values (drafts): the support establishment's editor or
+    director, or the GHT support director (§5.3.1: « déposé par l'établissement support »)."""
+    if not ght.support_id:
+        return False
+    return ght.pk in scope_of(user).ght_ids or can_enter_establishment_data(user, ght.support)
+
+
+def can_validate_ght_governance(user, ght) -> bool:
+    """Validate the GHT CIO and declare the GHT-level values: the support establishment's director, or the GHT
+    support director (§5.3.1: « un DSI de GHT validé par le directeur de l'établissement support »)."""
+    if not ght.support_id:
+        return False
+    return ght.pk in scope_of(user).ght_ids or can_declare_establishment_data(user, ght.support)
+
+
+def get_ght_for_reading(user, code):
+    """The GHT with this code if the user may read it; 404 otherwise (existence not revealed)."""
+    from .models import Ght
+
+    ght = Ght.objects.select_related("region", "support").filter(code=str(code).upper()).first()
+    if ght is None or not can_view_ght(user, ght):
+        raise Http404("GHT introuvable.")
+    return ght

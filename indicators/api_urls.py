@@ -3,6 +3,7 @@
 from django.urls import path
 
 from . import api, api_programmes
+from .prior_results.urls import api_urlpatterns as prior_results_api
 
 VALUES = "establishments/<str:finess>/indicators/<str:code>/values/"
 
@@ -21,4 +22,4 @@ urlpatterns = [
         api.IndicatorValueDocumentsApi.as_view(),
         name="api_indicator_value_documents",
     ),
-]
+] + prior_results_api

@@ -50,7 +50,7 @@ def _optional_date(text):
     return datetime.date.fromisoformat(text) if text else None
 
 
-PROGRAMME_FLAGS = ("is_fictitious", "is_default", "is_selectable")
+PROGRAMME_FLAGS = ("is_fictitious", "is_default", "is_selectable", "refunds_return_to_envelope")
 
 
 @transaction.atomic

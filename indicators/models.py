@@ -42,6 +42,14 @@ class Programme(models.Model):
     # The regional envelope table as the programme's text prints it (annex 2 §1 for HOP'EN): source, totals and
     # one row per region. The ledger opens the envelopes from it; the pages that quote the text read it here.
     regional_envelopes = models.JSONField("table des enveloppes régionales", default=dict, blank=True)
+    # What becomes of the money an establishment refunds (annex 2 §2 and annex 4: « L'enveloppe régionale sera
+    # déduite des montants récupérés »): by default it goes back to the State and the region's envelope is reduced
+    # by it; a programme whose text says otherwise returns it to the region's available credits.
+    refunds_return_to_envelope = models.BooleanField(
+        "les remboursements reviennent aux crédits de la région", default=False,
+        help_text="Non (texte HOP'EN, annexe 2 §2) : l'enveloppe régionale est déduite des montants récupérés. "
+        "Oui : les montants récupérés redeviennent disponibles pour la région.",
+    )
 
     class Meta:
         ordering = ["code"]

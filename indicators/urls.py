@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("indicators.urls_dashboard")),
     path("", include("indicators.urls_evidence")),
     path("", include("indicators.urls_bulk")),
+    path("", include("indicators.prior_results.urls")),
 ]

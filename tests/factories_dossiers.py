@@ -58,16 +58,28 @@ class DossierDomainFactory(factory.django.DjangoModelFactory):
             )
 
 
-def open_envelope(region, *, seed=Decimal("200000.00"), usage=Decimal("800000.00")) -> Envelope:
-    """An envelope for `region` with the given allocations (euros), through the ledger."""
+DELEGATED_ON = datetime.date(2019, 1, 1)
+
+
+def open_envelope(region, *, seed=Decimal("200000.00"), usage=Decimal("800000.00"), delegated=True) -> Envelope:
+    """An envelope for `region` with the given allocations (euros), through the ledger. `delegated`: the DGOS has
+    also delegated both pots in full on 01/01/2019 (annex 2 §3: commitments stay within the delegated credits), so
+    that the tests of the dossiers commit at any date; False: nothing delegated yet."""
     from django.db import transaction
 
     envelope, _ = Envelope.objects.get_or_create(programme=hopen_programme(), region=region)
+    movements = [
+        Movement(envelope_id=envelope.pk, kind=EntryKind.ALLOCATION, pot=Pot.SEED, amount=seed, label="Dotation amorçage (test)"),
+        Movement(envelope_id=envelope.pk, kind=EntryKind.ALLOCATION, pot=Pot.USAGE, amount=usage, label="Dotation usage (test)"),
+    ]
+    if delegated:
+        movements += [
+            Movement(
+                envelope_id=envelope.pk, kind=EntryKind.DELEGATION, pot=pot, amount=amount, effective_on=DELEGATED_ON,
+                reference="Circulaire (test)", label=f"Délégation {pot} (test)",
+            )
+            for pot, amount in ((Pot.SEED, seed), (Pot.USAGE, usage))
+        ]
     with transaction.atomic():
-        append_many(
-            [
-                Movement(envelope_id=envelope.pk, kind=EntryKind.ALLOCATION, pot=Pot.SEED, amount=seed, label="Dotation amorçage (test)"),
-                Movement(envelope_id=envelope.pk, kind=EntryKind.ALLOCATION, pot=Pot.USAGE, amount=usage, label="Dotation usage (test)"),
-            ]
-        )
+        append_many(movements)
     return envelope

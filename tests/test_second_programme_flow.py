@@ -21,6 +21,7 @@ from pypdf import PdfReader
 from ami import services as ami
 from ami.models import Decision, FilingStatus
 from envelopes.models import EntryKind, Envelope, LedgerEntry, Pot
+from envelopes.services.delegations import credits_delegate
 from funding.dossiers import services as dossiers
 from funding.dossiers.models import DomainStatus, DossierStatus
 from funding.dossiers.rules import DomainInput
@@ -78,6 +79,11 @@ def test_the_demo_campaign_runs_the_whole_flow_today(db, private_root, sent_task
     editor = user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=clinic)
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=clinic)
     ars = user_with_role(Role.ARS_OFFICER, region=region)
+    # The DGOS delegates this year's seed credits of the campaign to the region (annex 2 §3).
+    credits_delegate(
+        envelope=Envelope.objects.get(programme=programme, region=region), year=today.year, pot=Pot.SEED,
+        amount=Decimal("500000.00"), reference="Circulaire fictive de démonstration", by=user_with_role(Role.DGOS_OFFICER),
+    )
     # The earlier programme's results, as §5.3.1 footnote 3 requires them (the campaign names HN as its prior).
     for kind in (PriorResultKind.PREREQUISITES_REACHED, PriorResultKind.INDICATORS_COMPLETE):
         PriorProgrammeResult.objects.create(

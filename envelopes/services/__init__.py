@@ -10,9 +10,10 @@ Lock order, the same in every service here: the audit chain's advisory lock firs
 and a dossier service may already have audited before calling us), then the envelope rows in id order. Two
 writers therefore never wait for each other in opposite orders.
 
-One module per responsibility: `commitments` (seed and usage commitments within the limits, payments, release),
-`refunds`, `redeployment` (between regions), `corrections` (of ledger entries), `limits` (the derogatory ceiling and
-the sector quotas), and what they share in `common`. The services are re-exported here: callers (dossiers, deadlines,
+One module per responsibility: `commitments` (seed and usage commitments within the limits — the delegated credits
+included — payments, release), `delegations` (the DGOS's delegations of credits, annex 2 §3), `refunds`,
+`redeployment` (between regions), `corrections` (of ledger entries), `limits` (the derogatory ceiling and the sector
+quotas), and what they share in `common`. The services are re-exported here: callers (dossiers, deadlines,
 pages) write `from envelopes.services import seed_commit`.
 """
 
@@ -25,17 +26,21 @@ from .common import (
     RELEASE_REFUSED,
 )
 from .corrections import entry_correct
+from .delegations import DELEGATION_REFUSED, credits_delegate, delegated_credits_check
 from .limits import derogatory_ceiling_raise, sector_quotas_set
 from .redeployment import redeploy
 from .refunds import refund_claims_for, refund_receive
 
 __all__ = [
     "ALLOCATION_CORRECTION_REFUSED",
+    "DELEGATION_REFUSED",
     "REDEPLOYMENT_REFUSED",
     "REFUND_REFUSED",
     "REGION_MONEY_REFUSED",
     "RELEASE_REFUSED",
     "commitments_release",
+    "credits_delegate",
+    "delegated_credits_check",
     "derogatory_ceiling_raise",
     "entry_correct",
     "redeploy",

@@ -3,6 +3,7 @@
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from hopen import permissions
 from hopen.audit import audit_record
@@ -31,13 +32,15 @@ from .common import (
     _refuse_if_committed,
     _require,
 )
+from .delegations import delegated_credits_check
 
 
 @transaction.atomic
 def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by, on=None) -> LedgerEntry:
     """Annex 2 §2: the seed funding decided by the ARS at selection, committed on the region's envelope.
 
-    Refused when it exceeds the seed credits left (20 % of the envelope), when derogatory seed funding would exceed
+    Refused when it exceeds the seed credits left (20 % of the envelope) or the seed credits delegated to the region
+    up to `on` (annex 2 §3), when derogatory seed funding would exceed
     30 % of the region's seed credits (50 % once raised, §5.1), or when the beneficiary's sector quota would be
     exceeded (004). Called inside the dossier service's transaction; `on`: the date of the decision (effective date
     of the entry; today by default)."""
@@ -64,6 +67,7 @@ def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by, on=None) -> 
     )
     if refusal:
         raise ApplicationError(refusal)
+    delegated_credits_check(envelope_id, Pot.SEED, amount, on or timezone.localdate())
     entry = append(
         Movement(
             envelope_id=envelope_id, kind=EntryKind.SEED_COMMITMENT, pot=Pot.SEED, amount=amount, by=by,
@@ -79,7 +83,8 @@ def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by, on=None) -> 
 
 @transaction.atomic
 def usage_commit(*, dossier_domain, amount, by, on=None) -> LedgerEntry:
-    """Annex 2 §2: the usage funding notified when the domain's targets are reached, on the 80 % usage part."""
+    """Annex 2 §2: the usage funding notified when the domain's targets are reached, on the 80 % usage part,
+    within the usage credits delegated to the region up to `on` (annex 2 §3)."""
     dossier = dossier_domain.dossier
     _require(permissions.can_manage_region_money(by, dossier.region), REGION_MONEY_REFUSED)
     amount = _money(amount)
@@ -89,6 +94,7 @@ def usage_commit(*, dossier_domain, amount, by, on=None) -> LedgerEntry:
     refusal = usage_pot_refusal(amount, balances_of([envelope_id])[envelope_id].usage_available)
     if refusal:
         raise ApplicationError(refusal)
+    delegated_credits_check(envelope_id, Pot.USAGE, amount, on or timezone.localdate())
     establishment, sector = _beneficiary(dossier)
     entry = append(
         Movement(

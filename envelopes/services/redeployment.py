@@ -24,7 +24,8 @@ def _ars_officers(region_ids):
 @transaction.atomic
 def redeploy(*, from_envelope, to_envelope, pot, amount, reason, by) -> tuple[LedgerEntry, LedgerEntry]:
     """Annex 4 §1: « le ministère pourra redéployer une partie des fonds vers d'autres régions ». A pair of entries
-    in one transaction: given by one envelope, received by the other (which points to it)."""
+    in one transaction: given by one envelope, received by the other (which points to it). Only credits neither
+    committed nor delegated to the ARS move (annex 2 §3)."""
     _require(permissions.can_redeploy_envelopes(by), REDEPLOYMENT_REFUSED)
     if pot not in Pot.values:
         raise ApplicationError("La part redéployée est « seed » (amorçage) ou « usage ».")
@@ -41,6 +42,13 @@ def redeploy(*, from_envelope, to_envelope, pot, amount, reason, by) -> tuple[Le
         raise ApplicationError(
             f"Crédits {POT_LABELS[pot]} insuffisants dans l'enveloppe {from_envelope.region} : {french_euros(amount)} "
             f"demandés, {french_euros(max(available, ZERO))} disponibles."
+        )
+    to_delegate = balances.seed_to_delegate if pot == Pot.SEED else balances.usage_to_delegate
+    if amount > to_delegate:
+        raise ApplicationError(
+            f"Crédits {POT_LABELS[pot]} non délégués insuffisants dans l'enveloppe {from_envelope.region} : "
+            f"{french_euros(amount)} demandés, {french_euros(max(to_delegate, ZERO))} restent à déléguer. Les crédits "
+            "déjà délégués à l'ARS ne se redéploient pas : corrigez d'abord la délégation (annexe 2 §3)."
         )
     given = append(
         Movement(

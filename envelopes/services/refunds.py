@@ -6,7 +6,7 @@ from django.db.models import Sum
 from hopen import permissions
 from hopen.audit import audit_record
 from hopen.exceptions import ApplicationError
-from hopen.formatting import french_euros
+from funding.dossiers.gates import GateRefused, RefundReceiptFacts, refund_receipt_gate
 
 from ..ledger import Movement, append, append_many
 from ..models import EntryKind, Envelope, LedgerEntry, Pot
@@ -94,9 +94,15 @@ def refund_claims_for(*, dossier_domains, pots, reason, key_prefix, by=None) -> 
 
 @transaction.atomic
 def refund_receive(*, claim, amount, by) -> LedgerEntry:
-    """A refund received against a claim: it returns to the envelope's pot (annex 2 §2). Never more than what the
-    claim still awaits. The received entry points to its claim (`counterpart`)."""
-    envelope = Envelope.objects.select_related("region").get(pk=claim.envelope_id)
+    """A refund received against a claim. Never more than what the claim still awaits; the received entry points to
+    its claim (`counterpart`).
+
+    Annex 2 §2 and annex 4: « L'enveloppe régionale sera déduite des montants récupérés ». Unless the programme
+    says otherwise (`Programme.refunds_return_to_envelope`), a second entry, in the same transaction, deducts the
+    amount from the envelope (`refund_deduction`, pointing to the refund): the region's credits, and what was
+    delegated of them, are reduced by it and its available credits do not regain it. Otherwise the amount returns
+    to the pot's available credits."""
+    envelope = Envelope.objects.select_related("region", "programme").get(pk=claim.envelope_id)
     _require(permissions.can_manage_region_money(by, envelope.region), REGION_MONEY_REFUSED)
     if claim.kind != EntryKind.REFUND_CLAIM or claim.corrects_id is not None:
         raise ApplicationError("Un remboursement s'enregistre sur une demande de remboursement.")
@@ -110,11 +116,11 @@ def refund_receive(*, claim, amount, by) -> LedgerEntry:
         or ZERO
     )
     outstanding = claimed - received
-    if amount > outstanding:
-        raise ApplicationError(
-            f"Remboursement supérieur au montant attendu : {french_euros(amount)} reçus, "
-            f"{french_euros(max(outstanding, ZERO))} restent dus sur la demande n° {claim.sequence}."
-        )
+    refusals = refund_receipt_gate(
+        RefundReceiptFacts(is_claim=True, amount=amount, outstanding=outstanding, claim_number=claim.sequence)
+    )
+    if refusals:
+        raise GateRefused(refusals)
     entry = append(
         Movement(
             envelope_id=envelope.pk, kind=EntryKind.REFUND_RECEIVED, pot=claim.pot, amount=amount, by=by,
@@ -125,4 +131,15 @@ def refund_receive(*, claim, amount, by) -> LedgerEntry:
         locked=True,
     )
     audit_record(actor=by, action="ledger.refund_receive", target=entry, changes=_entry_changes(entry))
+    if not envelope.programme.refunds_return_to_envelope:
+        deduction = append(
+            Movement(
+                envelope_id=envelope.pk, kind=EntryKind.REFUND_DEDUCTION, pot=claim.pot, amount=amount, by=by,
+                establishment_id=claim.establishment_id, sector=claim.sector, is_derogatory=claim.is_derogatory,
+                dossier_domain_id=claim.dossier_domain_id, counterpart_id=entry.pk,
+                label=f"Enveloppe régionale déduite du remboursement reçu (écriture n° {entry.sequence}, annexe 2 §2)",
+            ),
+            locked=True,
+        )
+        audit_record(actor=by, action="ledger.refund_deduct", target=deduction, changes=_entry_changes(deduction))
     return entry

@@ -5,8 +5,9 @@ import datetime
 from collections import defaultdict
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Subquery, Sum
 
+from funding.dossiers.gates import RefundClaimFacts, refund_claim_gate
 from funding.dossiers.models import DossierDomain, DossierMember, DossierStatus
 from funding.eligibility.progress import prerequisites_reached
 from funding.eligibility.selectors import derogatory_deadline
@@ -42,7 +43,8 @@ def claim_refunds_for_unmet_prerequisites(as_of: datetime.date) -> dict[str, int
     """Annex 2 §2: « Les prérequis doivent être atteints au plus tard le 01 janvier 2021. Si les prérequis ne
     sont pas atteints à date par l'établissement, il remboursera les montants perçus au titre de l'amorçage ».
     From the deadline day on (« au plus tard le 01 janvier 2021 »), read as in `funding.eligibility.rules` — for
-    every programme, with its derogatory deadline and its prerequisites."""
+    every programme, with its derogatory deadline and its prerequisites (values and justificatory documents, §5.3.1:
+    `funding.eligibility.progress.prerequisites_reached`), through `funding.dossiers.gates.refund_claim_gate`."""
     counts = {"domains": 0, "claims": 0, "notifications": 0, "letters": 0}
     for programme, _ in programmes_with_delays():
         add_counts(counts, _claim_refunds(as_of, programme))
@@ -60,6 +62,10 @@ def _claim_refunds(as_of, programme) -> dict[str, int]:
         DossierDomain.objects.select_related("dossier__establishment")
         .filter(dossier__programme=programme)
         .filter(Exists(LedgerEntry.objects.filter(dossier_domain=OuterRef("pk"), kind=EntryKind.SEED_PAYMENT)))
+        .annotate(seed_paid_total=Subquery(
+            LedgerEntry.objects.filter(dossier_domain=OuterRef("pk"), kind=EntryKind.SEED_PAYMENT)
+            .order_by().values("dossier_domain").annotate(total=Sum("amount")).values("total")[:1]
+        ))
         .exclude(dossier__status=DossierStatus.CLOSED)
         .filter(~Exists(DeadlineEvent.objects.filter(
             kind=DeadlineEventKind.PREREQUISITES_REFUND, domain=OuterRef("pk"))))
@@ -79,7 +85,13 @@ def _claim_refunds(as_of, programme) -> dict[str, int]:
     unmet = {
         dossier_id: sorted(pk for pk in ids if not reached.get(pk)) for dossier_id, ids in members.items()
     }
-    due = [domain for domain in domains if unmet[domain.dossier_id]]
+    due = [  # the refund gate (annex 2 §2): deadline come, seed paid, a candidate without the prerequisites
+        domain for domain in domains
+        if not refund_claim_gate(RefundClaimFacts(
+            as_of=as_of, deadline=deadline, paid=domain.seed_paid_total or 0,
+            behind=tuple(str(pk) for pk in unmet[domain.dossier_id]),
+        ))
+    ]
     inserted = record_events(
         [Event(DeadlineEventKind.PREREQUISITES_REFUND, f"prerequisites_refund:{d.pk}", dossier_id=d.dossier_id,
                domain_id=d.pk, region_id=d.dossier.region_id,

@@ -25,7 +25,7 @@ from hopen.exceptions import ApplicationError, PermissionRefused
 
 from . import selectors, services
 from .models import DOMAIN_CODES, DomainStatus, DossierStatus, RefusalKind
-from .rules import DomainInput
+from .rules import DomainInput, validate_sane_date
 from .states import TransitionRefused
 
 TAG = "Dossiers"
@@ -92,6 +92,10 @@ class DossierDomainSerializer(serializers.Serializer):
     targets_reached_at = serializers.DateTimeField(allow_null=True)
     usage_notified_at = serializers.DateTimeField(allow_null=True)
     paid_at = serializers.DateTimeField(allow_null=True)
+    admitted_without_ami_at = serializers.DateTimeField(
+        allow_null=True, help_text="Admis par l'ARS sans présélection AMI le (candidature tardive, §5.3.2)."
+    )
+    admitted_without_ami_reason = serializers.CharField()
     vendors = serializers.SerializerMethodField()
     shares = DossierShareSerializer(many=True, source="shares.all")
 
@@ -142,7 +146,7 @@ class DossierListSerializer(DossierSerializer):
 
 class DossierDomainInputSerializer(serializers.Serializer):
     domain_code = serializers.ChoiceField(choices=DOMAIN_CODES)
-    target_deadline = serializers.DateField(label="Échéance d'atteinte des cibles")
+    target_deadline = serializers.DateField(label="Échéance d'atteinte des cibles", validators=[validate_sane_date])
     rate = serializers.ChoiceField(choices=["standard", "advanced"], default="standard")
     vendors = serializers.ListField(child=serializers.IntegerField(), required=False, default=list,
                                     help_text="Identifiants des éditeurs (référentiel RELIMS).")
@@ -327,6 +331,30 @@ DomainNotifyUsageApi = _domain_action(
 )
 
 
+
+class DossierAdmissionSerializer(serializers.Serializer):
+    reason = serializers.CharField(required=False, allow_blank=True, default="",
+                                   help_text="Motif de l'admission sans présélection AMI (obligatoire, §5.3.2).")
+
+
+class DomainAdmitWithoutAmiApi(DossierApiView):
+    @extend_schema(
+        tags=[TAG], operation_id="dossier_domain_admit_without_ami", parameters=[REFERENCE, CODE],
+        summary="Admettre un domaine sans présélection AMI (ARS)",
+        description="Candidature tardive (§5.3.2 « Exceptionnellement … si l'ARS et son enveloppe régionale le "
+        "permettent ») : l'ARS de la région admet le domaine d'un dossier en préparation, avec son motif, tant que "
+        "la fenêtre des candidatures tardives est ouverte ; la transmission accepte alors ce domaine.",
+        request=DossierAdmissionSerializer,
+        responses={200: DossierDomainSerializer, 400: ERRORS_400, 403: ERRORS_403, 404: ERRORS_404, 409: ERRORS_409},
+    )
+    def post(self, request, reference, code):
+        domain = selectors.domain_for_reading(request.user, reference, code)
+        data = DossierAdmissionSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.domain_admit_without_ami(domain=domain, reason=data.validated_data["reason"], by=request.user)
+        return Response(DossierDomainSerializer(selectors.domain_for_reading(request.user, reference, code)).data)
+
+
 urlpatterns = [
     path("dossiers/", DossierListApi.as_view(), name="api_dossier_list"),
     path("dossiers/<str:reference>/", DossierDetailApi.as_view(), name="api_dossier_detail"),
@@ -343,5 +371,9 @@ urlpatterns = [
     path(
         "dossiers/<str:reference>/domains/<str:code>/notify-usage/", DomainNotifyUsageApi.as_view(),
         name="api_dossier_domain_notify_usage",
+    ),
+    path(
+        "dossiers/<str:reference>/domains/<str:code>/admit-without-ami/", DomainAdmitWithoutAmiApi.as_view(),
+        name="api_dossier_domain_admit_without_ami",
     ),
 ]

@@ -8,7 +8,7 @@ from funding.eligibility.models import SoftwareVendor
 from hopen.models import Region
 
 from .models import DOMAIN_CODES, ClosureKind, DossierStatus, RefusalKind
-from .rules import ADVANCED_RATE_DOMAINS, DomainInput
+from .rules import ADVANCED_RATE_DOMAINS, DomainInput, validate_sane_date
 
 RATE_CHOICES = [("standard", "Forfait standard"), ("advanced", "Forfait avancé (+20 %, formats structurés)")]
 OWN, GHT = "establishment", "ght"
@@ -54,7 +54,7 @@ class DossierCreateForm(forms.Form):
     comment = forms.CharField(label="Commentaire", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
     prerequisites_forecast = forms.DateField(
         label="Date prévisionnelle d'atteinte des prérequis du programme (s'ils ne sont pas atteints)", required=False,
-        widget=forms.DateInput(attrs={"type": "date"}),
+        widget=forms.DateInput(attrs={"type": "date"}), validators=[validate_sane_date],
         help_text="Suivie par l'ARS lors des revues de projet : une date reportée figure parmi les dates décalées (annexe 4 §3).",
     )
     request_initialisation = forms.BooleanField(
@@ -76,7 +76,7 @@ class DossierCreateForm(forms.Form):
             self.fields[f"{code}_selected"] = forms.BooleanField(label=f"Candidater sur {code}", required=False)
             self.fields[f"{code}_target_deadline"] = forms.DateField(
                 label="Échéance d'atteinte des cibles", required=False, widget=forms.DateInput(attrs={"type": "date"}),
-                input_formats=["%Y-%m-%d", "%d/%m/%Y"],
+                input_formats=["%Y-%m-%d", "%d/%m/%Y"], validators=[validate_sane_date],
                 error_messages={"invalid": "Saisissez une date (jj/mm/aaaa)."},
             )
             if code in ADVANCED_RATE_DOMAINS:

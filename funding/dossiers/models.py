@@ -153,6 +153,13 @@ class DossierDomain(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     paid_at = models.DateTimeField("versé le", null=True, blank=True)
+    # §5.3.2 « Exceptionnellement … si l'ARS et son enveloppe régionale le permettent »: a late candidature without
+    # AMI pre-selection, admitted by the ARS with its reason (`funding.dossiers.services.domain_admit_without_ami`).
+    admitted_without_ami_reason = models.TextField("admis sans présélection AMI — motif de l'ARS", blank=True)
+    admitted_without_ami_at = models.DateTimeField("admis sans présélection AMI le", null=True, blank=True)
+    admitted_without_ami_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
 
     class Meta:
         ordering = ["dossier", "domain_code"]
@@ -168,6 +175,11 @@ class DossierDomain(models.Model):
             models.CheckConstraint(
                 name="dossier_domain_amounts",
                 condition=Q(total_amount__gte=0, seed_amount__gte=0, seed_amount__lte=models.F("total_amount")),
+            ),
+            models.CheckConstraint(
+                name="dossier_domain_admission_explained",
+                condition=Q(admitted_without_ami_at__isnull=True)
+                | (Q(admitted_without_ami_by__isnull=False) & ~Q(admitted_without_ami_reason="")),
             ),
             models.CheckConstraint(
                 name="dossier_domain_usage_is_remainder",

@@ -119,6 +119,28 @@ def seed_amount_errors(seed, total: Decimal) -> list[str]:
     return []
 
 
+# --- Sane dates (forms and API) -------------------------------------------------------------------------------------
+
+SANE_YEARS = (2000, 2100)  # a programme date outside these years is a typing error (year 1, 9999), not a plan
+
+
+def sane_date_error(day: datetime.date | None) -> str | None:
+    """A date typed in a form or the API (target deadline, review, forecast) outside 2000–2100: its French error;
+    the programme's own bounds (§5.3.1 usage-target window) are checked by the services."""
+    if day is None or SANE_YEARS[0] <= day.year <= SANE_YEARS[1]:
+        return None
+    return f"Date invraisemblable ({day:%d/%m/%Y}) : saisissez une date entre {SANE_YEARS[0]} et {SANE_YEARS[1]}."
+
+
+def validate_sane_date(day) -> None:
+    """Django / DRF validator of `sane_date_error` (a field error, never a 500)."""
+    from django.core.exceptions import ValidationError
+
+    error = sane_date_error(day)
+    if error:
+        raise ValidationError(error, code="date_out_of_range")
+
+
 # --- Input of a dossier's domains -----------------------------------------------------------------------------------
 
 
@@ -158,6 +180,8 @@ def domain_input_errors(domains: list[DomainInput], *, today: datetime.date, tar
             add(domain.code, f"{domain.code} : le forfait avancé n'existe que pour D1 et D6 (annexe 3 §3).")
         if domain.target_deadline is None:
             add(domain.code, f"{domain.code} : indiquez l'échéance d'atteinte des cibles d'usage.")
+        elif sane_date_error(domain.target_deadline):
+            add(domain.code, f"{domain.code} : {sane_date_error(domain.target_deadline)}")
         elif domain.target_deadline < today:
             add(
                 domain.code,

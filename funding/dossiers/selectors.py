@@ -58,6 +58,7 @@ ACTION_LABELS = {
     "dossier_domain.reach_targets": "Cibles atteintes",
     "dossier_domain.notify_usage": "Financement à l'usage notifié",
     "dossier_domain.usage_payment": "Financement à l'usage versé",
+    "dossier_domain.admit_without_ami": "Domaine admis sans présélection AMI",
 }
 
 
@@ -299,6 +300,10 @@ class DomainLine:
     actions: list
     verdicts: list = field(default_factory=list)  # [(establishment, Verdict)]
     recandidacy_from: datetime.date | None = None
+    # The money gates (`funding.dossiers.gates`) of the actions offered: {action: "reason ; reason"} when refused.
+    blocked: dict = field(default_factory=dict)
+    seed_refusals: list = field(default_factory=list)  # what a seed at the selection would meet (§5.3.1, §5.1)
+    select_locked: str = ""  # why the selection itself is refused (annex 4 §1: « en instruction »)
 
     @property
     def usage_amount(self):
@@ -368,6 +373,21 @@ def _history(dossier) -> list:
     return records
 
 
+def _apply_gates(dossier, members, lines, today) -> None:
+    """The page asks the services' gates through the same selector: a refused action is shown disabled with its
+    reasons (the selection stays possible without seed when only the seed is refused)."""
+    from .gate_facts import dossier_gates
+
+    gated = dossier_gates(dossier, members, {line.domain: line.actions for line in lines}, today=today)
+    for line in lines:
+        for action, refusals in gated.get(line.domain.domain_code, {}).items():
+            if action == "select":
+                line.select_locked = " ".join(r.message for r in refusals if r.code == "dossier_not_under_review")
+                line.seed_refusals = [r for r in refusals if r.code != "dossier_not_under_review"]
+            elif refusals:
+                line.blocked[action] = " ; ".join(f"{r.message} ({r.section})" for r in refusals)
+
+
 def dossier_page(user, dossier, *, today=None) -> DossierPage:
     """Everything the dossier's page shows, for `user` (the dossier comes from `dossier_for_reading`)."""
     today = today or timezone.localdate()
@@ -389,6 +409,7 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
                 timezone.localdate(domain.decided_at), domain.refusal_kind, recandidacy
             )
         lines.append(line)
+    _apply_gates(dossier, members, lines, today)
     blocks = []
     if dossier.status in EDITABLE_STATUSES and members and domains:
         blocks = recandidacy_blocks(

@@ -188,7 +188,7 @@ def dossier_detail(request, reference):
     """The dossier: its state, domains with their states and amounts, eligibility (§5.3.1), candidates, vendors,
     letters and history, and the forms of the actions the user may take."""
     dossier = selectors.dossier_for_reading(request.user, reference)
-    forms, error, error_key, status = {}, None, None, 200
+    forms, error, error_key, status, reasons = {}, None, None, 200, []
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in KNOWN_ACTIONS:
@@ -200,7 +200,7 @@ def dossier_detail(request, reference):
         except TransitionRefused as exc:
             error, status = exc.message, 409
         except ApplicationError as exc:
-            error, status = exc.message, 400
+            error, status, reasons = exc.message, 400, exc.extra.get("reasons") or []
         else:
             if done is not None:
                 message, anchor = done
@@ -221,6 +221,7 @@ def dossier_detail(request, reference):
         "dossier": page.dossier,
         "close_form": close_form,
         "error": error,
+        "error_reasons": [r for r in reasons if isinstance(r, dict)],
         "error_is_dossier": bool(error_key) and error_key[1] == "",
         "establishment": page.dossier.establishment,
     }

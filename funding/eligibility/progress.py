@@ -6,9 +6,9 @@ establishments through the permission policy. A constant number of queries whate
 establishments: the current catalogue (3) and the latest declared values (1), or the Hôpital numérique results (1).
 
 - HOP'EN prerequisites (§5.3.1, annex 2 §2 « les prérequis du programme HOP'EN »): reached when every indicator
-  of P1–P4 is reached on its latest declared value (`indicators.attainment.prerequisites_attainment`; a « non
-  applicable » prerequisite does not count as reached). The justificatory documents are an eligibility matter
-  (`funding.eligibility.selectors`), not an attainment one.
+  of P1–P4 is reached on its latest declared value **with its justificatory documents** (§5.3.1: « la valeur des
+  indicateurs et la totalité des pièces justificatives ») — the one rule `funding.eligibility.prerequisites.
+  prerequisite_gaps`, also asked by the eligibility rules; a « non applicable » prerequisite is not reached.
 - Hôpital numérique prerequisites (§5.3.1 note 3): the « prérequis atteints » result of the oSIS export
   (`indicators.PriorProgrammeResult`); no result recorded is not reached.
 - Targets of a domain (annex 2 §2: « les valeurs cibles d'usage atteints […] toutes activités confondues »):
@@ -16,11 +16,12 @@ establishments: the current catalogue (3) and the latest declared values (1), or
   reached or not applicable, one at least reached).
 """
 
-from indicators.attainment import Attainment, group_attainment, prerequisites_attainment
+from indicators.attainment import Attainment, group_attainment
 from indicators.models import GroupKind
 from indicators.selectors import attainment_of, current_catalogue, latest_declared_values
 
-from .selectors import hn_results
+from .prerequisites import IndicatorState, prerequisites_met
+from .selectors import hn_results, latest_declared_with_documents
 
 
 def _ids(establishment_ids) -> list[int]:
@@ -36,19 +37,22 @@ def _catalogue(programme, catalogue):
 
 
 def prerequisites_reached(establishment_ids, *, programme=None, catalogue=None) -> dict[int, bool]:
-    """{establishment id: True when the programme's prerequisites P1–P4 are all reached} (4 queries, 1 with the
-    programme's `catalogue` given)."""
+    """{establishment id: True when the programme's prerequisites P1–P4 are all reached, values and justificatory
+    documents (§5.3.1, `prerequisites_met`)} (4 queries, 1 with the programme's `catalogue` given)."""
     ids = _ids(establishment_ids)
     if not ids:
         return {}
     catalogue = _catalogue(programme, catalogue)
     indicators = [i for i in catalogue.indicators.all() if i.group.kind == GroupKind.PREREQUISITE]
-    values = latest_declared_values(ids, [i.pk for i in indicators], attainment_only=True)
-    return {
-        pk: bool(indicators)
-        and prerequisites_attainment(attainment_of(i, values.get((pk, i.pk))) for i in indicators) == Attainment.REACHED
-        for pk in ids
-    }
+    values = latest_declared_with_documents(ids, [i.pk for i in indicators])
+
+    def state(pk, indicator):
+        value = values.get((pk, indicator.pk))
+        return IndicatorState(
+            indicator.code, attainment_of(indicator, value), value.document_count if value is not None else 0
+        )
+
+    return {pk: bool(indicators) and prerequisites_met([state(pk, i) for i in indicators]) for pk in ids}
 
 
 def hn_prerequisites_reached(establishment_ids, *, programme) -> dict[int, bool]:

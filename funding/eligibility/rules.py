@@ -64,6 +64,8 @@ from enum import Enum
 
 from indicators.attainment import Attainment
 
+from .prerequisites import IndicatorState, prerequisite_gaps  # noqa: F401 (IndicatorState: part of the inputs)
+
 DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
 DOMAINS_OPEN_AFTER_HN_D2_D3 = ("D6", "D7")
 HN_GATE_DOMAINS = frozenset({"D2", "D3"})
@@ -85,15 +87,6 @@ class Effect(str, Enum):
 
 
 # --- Inputs (plain values) -------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class IndicatorState:
-    """One indicator, from its latest declared value: attainment (MISSING without one) and live documents."""
-
-    code: str
-    attainment: Attainment
-    documents: int = 0
 
 
 @dataclass(frozen=True)
@@ -352,13 +345,12 @@ def _rule_hopen_prerequisites(inputs):
     l'établissement / GHT de la valeur des indicateurs et de la totalité des pièces justificatives dans oSIS au
     moment du dépôt de dossier ou, de façon dérogatoire, avant le 1er janvier 2021 dernier délai »; annex 3 §2:
     « Les prérequis doivent être atteints au plus tard le 01 janvier 2021 »."""
-    prerequisites = inputs.prerequisites
-    missing = _with(prerequisites, Attainment.MISSING)
-    not_reached = [s for s in prerequisites if s.attainment in (Attainment.NOT_REACHED, Attainment.NOT_APPLICABLE)]
-    without_documents = [s for s in prerequisites if s.attainment != Attainment.MISSING and s.documents <= 0]
-    absent = max(PREREQUISITE_COUNT - len(prerequisites), 0)
-    if not (missing or not_reached or without_documents or absent):
+    found = prerequisite_gaps(inputs.prerequisites, expected=PREREQUISITE_COUNT)  # the one rule (values and documents)
+    if found.reached:
         return []
+    missing, not_reached, without_documents, absent = (
+        found.missing, found.not_reached, found.without_documents, found.absent
+    )
     gaps = []
     if missing or absent:
         gaps.append(

@@ -4,7 +4,8 @@
 policy; `establishment_eligibility` does the check itself (404 outside the user's scope). A constant number of
 queries whatever the number of values and documents: catalogue (3), latest declared values with their document
 counts (1), Hôpital numérique results (1), derogatory deadline (1), GHT and its IT governance (1, public GHT
-members only), software vendors (1, only when the application names vendors by name).
+members only: CIO, current SDSI, declared GHT-level values — `funding.ght.selectors.ghts_with_facts`),
+software vendors (1, only when the application names vendors by name).
 """
 
 import datetime
@@ -14,7 +15,7 @@ from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from hopen.models import EstablishmentStatus, Ght
+from hopen.models import EstablishmentStatus
 from hopen.permissions import get_establishment_for_reading
 from indicators.models import (
     Evidence,
@@ -27,6 +28,8 @@ from indicators.models import (
 )
 from indicators import windows
 from indicators.selectors import attainment_of, current_catalogue
+
+from funding.ght.selectors import declined_indicators, ghts_with_facts
 
 from .models import SoftwareVendor
 from .rules import (
@@ -74,7 +77,7 @@ def _live_document_count():
     return Coalesce(Subquery(documents, output_field=IntegerField()), Value(0))
 
 
-def _latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
+def latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
     """{(establishment id, indicator id): latest declared value annotated with `document_count`} — one query."""
     values = (
         IndicatorValue.objects.filter(
@@ -122,25 +125,27 @@ def derogatory_deadline(programme) -> datetime.date:
     return windows.programme_window(programme, windows.PREREQUISITES_DEROGATORY).last_day + windows.ONE_DAY
 
 
-def _ghts_with_governance(establishments) -> dict:
-    """{GHT id: GHT with its IT governance} for the public GHT members among `establishments` — one query."""
+def _ghts_with_governance(establishments, indicators) -> dict:
+    """{GHT id: (GHT, its governance facts)} for the public GHT members among `establishments`: what the GHT's
+    support establishment entered on the GHT page (`funding.ght`: current SDSI with its validation date, GHT-level
+    values declared for every indicator of `indicators` declined at GHT level, validated CIO) — one query."""
     ids = {e.ght_id for e in establishments if e.status == EstablishmentStatus.PUBLIC and e.ght_id}
-    return {ght.pk: ght for ght in Ght.objects.select_related("it_governance").filter(pk__in=ids)} if ids else {}
+    return ghts_with_facts(ids, declined_indicator_ids=[i.pk for i in declined_indicators(indicators)])
 
 
 def _ght_facts(establishment, ghts: dict) -> GhtFacts | None:
     """§5.3.1 GHT requirements, for a public establishment member of a GHT (None otherwise)."""
     if establishment.status != EstablishmentStatus.PUBLIC or not establishment.ght_id:
         return None
-    ght = ghts.get(establishment.ght_id)
-    if ght is None:
+    found = ghts.get(establishment.ght_id)
+    if found is None:
         return None
-    governance = getattr(ght, "it_governance", None)
+    ght, facts = found
     return GhtFacts(
         is_support=ght.support_id == establishment.pk,
-        master_plan_uploaded=bool(governance and governance.has_master_plan),
-        convergence_indicators_entered=bool(governance and governance.convergence_indicators_entered),
-        cio_validated=bool(governance and governance.has_validated_cio),
+        master_plan_uploaded=facts.master_plan_uploaded,
+        convergence_indicators_entered=facts.convergence_indicators_entered,
+        cio_validated=facts.cio_validated,
     )
 
 
@@ -195,10 +200,10 @@ def eligibility_for_establishments(establishments, *, programme, application=Non
     catalogue = current_catalogue(programme)
     indicators = list(catalogue.indicators.all())
     labels = {group.code: group.label for group in catalogue.groups.all()}
-    values = _latest_declared_with_documents(ids, [indicator.pk for indicator in indicators])
+    values = latest_declared_with_documents(ids, [indicator.pk for indicator in indicators])
     hn_by_establishment = hn_results(ids, programme=programme)
     deadline = derogatory_deadline(programme)
-    ghts = _ghts_with_governance(establishments)
+    ghts = _ghts_with_governance(establishments, indicators)
     facts = _application_facts(application)
     applied_domains = {str(d).upper() for d in (getattr(application, "domains", ()) or ())} if application else set()
 

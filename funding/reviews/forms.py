@@ -4,6 +4,8 @@ prerequisites and one per selected domain whose targets are not reached yet. The
 
 from django import forms
 
+from funding.dossiers.rules import validate_sane_date
+
 DATE_WIDGET = {"attrs": {"type": "date"}, "format": "%Y-%m-%d"}
 
 
@@ -12,7 +14,9 @@ def domain_field_name(domain) -> str:
 
 
 class ProjectReviewForm(forms.Form):
-    held_on = forms.DateField(label="Date de la revue", widget=forms.DateInput(**DATE_WIDGET))
+    held_on = forms.DateField(
+        label="Date de la revue", widget=forms.DateInput(**DATE_WIDGET), validators=[validate_sane_date]
+    )
     participants = forms.CharField(
         label="Participants",
         help_text="Noms et fonctions (ARS, établissement, éditeurs…), un par ligne.",
@@ -23,7 +27,7 @@ class ProjectReviewForm(forms.Form):
         label="Date prévisionnelle d'atteinte des prérequis HOP'EN",
         help_text="Laissez la date actuelle si elle ne change pas.",
         required=False,
-        widget=forms.DateInput(**DATE_WIDGET),
+        widget=forms.DateInput(**DATE_WIDGET), validators=[validate_sane_date],
     )
 
     def __init__(self, *args, dossier, domains, **kwargs):
@@ -37,7 +41,7 @@ class ProjectReviewForm(forms.Form):
                 label=f"{domain.domain_code} — échéance d'atteinte des cibles",
                 help_text=f"Échéance initiale : {domain.target_deadline_initial:%d/%m/%Y}.",
                 initial=domain.target_deadline,
-                widget=forms.DateInput(**DATE_WIDGET),
+                widget=forms.DateInput(**DATE_WIDGET), validators=[validate_sane_date],
             )
 
     def domain_fields(self):

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "hopen",
     "indicators",
     "funding",
+    "funding.ght",
     "ami",
     "envelopes",
     "audits",

@@ -17,13 +17,26 @@ USAGE = Decimal("400000.00")
 
 @pytest.fixture
 def envelope_a(tenants):
-    """Region A (Hauts-de-France in `tenants`): 100 000 € of seed credits, 400 000 € of usage credits."""
+    """Region A (Hauts-de-France in `tenants`): 100 000 € of seed credits, 400 000 € of usage credits, both delegated
+    in full on 01/01/2019 (annex 2 §3; entries 1–2 the allocations, 3–4 the delegations)."""
     return open_envelope(tenants.region_a, seed=SEED, usage=USAGE)
 
 
 @pytest.fixture
 def envelope_b(tenants):
     return open_envelope(tenants.region_b, seed=Decimal("50000.00"), usage=Decimal("200000.00"))
+
+
+@pytest.fixture
+def undelegated_a(tenants):
+    """Region A's envelope with nothing delegated yet: every credit is « à déléguer » (redeployments, corrections of
+    allocations, delegations)."""
+    return open_envelope(tenants.region_a, seed=SEED, usage=USAGE, delegated=False)
+
+
+@pytest.fixture
+def undelegated_b(tenants):
+    return open_envelope(tenants.region_b, seed=Decimal("50000.00"), usage=Decimal("200000.00"), delegated=False)
 
 
 @pytest.fixture

@@ -15,6 +15,9 @@ D = Decimal
 FIELDS = {
     "programme", "region", "region_name", "total", "seed_total", "usage_total", "seed_committed", "seed_paid", "usage_committed",
     "usage_paid", "refunds_claimed", "refunds_received", "available",
+    # Annex 2 §2 (refunds deducted from the envelope) and §3 (credits delegated, the rest « à déléguer »).
+    "refunds_deducted", "delegated", "to_delegate", "seed_delegated", "seed_to_delegate", "usage_delegated",
+    "usage_to_delegate",
 }
 
 
@@ -37,6 +40,8 @@ def test_envelope_list_fields_are_decimal_strings_in_euros(tenants, envelope_a, 
         "programme": "HOPEN", "region": "32", "region_name": "Hauts-de-France", "total": "500000.00", "seed_total": "100000.00",
         "usage_total": "400000.00", "seed_committed": "30000.00", "seed_paid": "30000.00", "usage_committed": "0.00",
         "usage_paid": "0.00", "refunds_claimed": "30000.00", "refunds_received": "0.00", "available": "470000.00",
+        "refunds_deducted": "0.00", "delegated": "500000.00", "to_delegate": "0.00", "seed_delegated": "100000.00",
+        "seed_to_delegate": "0.00", "usage_delegated": "400000.00", "usage_to_delegate": "0.00",
     }
 
 
@@ -97,8 +102,8 @@ def test_ledger_entries_are_paginated_newest_first_and_read_only(tenants, envelo
     with django_assert_max_num_queries(10):  # 9 + 1: the request's programme (issue 11)
         response = client.get("/api/v1/envelopes/32/entries/")
     body = response.json()
-    assert body["count"] == 5
-    assert [e["sequence"] for e in body["results"]] == [5, 4, 3, 2, 1]
+    assert body["count"] == 7  # two allocations, two delegations, three commitments
+    assert [e["sequence"] for e in body["results"]] == [7, 6, 5, 4, 3, 2, 1]
     newest = body["results"][0]
     assert newest["kind"] == "seed_commitment" and newest["amount"] == "1000.00"
     assert newest["establishment"] == tenants.clinic.finess and newest["sector"] == "private"
@@ -107,7 +112,7 @@ def test_ledger_entries_are_paginated_newest_first_and_read_only(tenants, envelo
     assert newest["seed_available_after"] == "97000.00"
     for method in ("post", "put", "patch", "delete"):
         assert getattr(client, method)("/api/v1/envelopes/32/entries/", {}, format="json").status_code == 405
-    assert LedgerEntry.objects.count() == 5
+    assert LedgerEntry.objects.count() == 7
 
 
 def test_envelope_balances_are_read_only(tenants, envelope_a):
@@ -117,7 +122,7 @@ def test_envelope_balances_are_read_only(tenants, envelope_a):
             assert getattr(client, method)(url, {}, format="json").status_code == 405
 
 
-def test_dgos_redeploys_between_regions(tenants, envelope_a, envelope_b):
+def test_dgos_redeploys_between_regions(tenants, undelegated_a, undelegated_b):
     client = client_for(tenants.dgos)
     response = client.post(
         "/api/v1/redeployments/",

@@ -3,6 +3,7 @@
 pages and endpoints read the envelopes of one programme: ``?programme=<code>``, else the current one."""
 
 import csv
+import datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from rest_framework.test import APIClient
 from envelopes.ledger import balances_of
 from envelopes.loading import load_all_programme_envelopes
 from envelopes.models import Envelope, LedgerEntry
-from envelopes.services import seed_commit
+from envelopes.services import credits_delegate, seed_commit
 from indicators.programme_file import load_hopen_files
 from tests.factories import RegionFactory
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory
@@ -91,6 +92,11 @@ def test_money_of_one_programme_does_not_move_the_other_s_envelope(opened):
     dossier = DossierFactory(establishment=opened.member)
     assert dossier.programme.code == "HOPEN"
     domain = DossierDomainFactory(dossier=dossier, domain_code="D2", total_amount=D("300000.00"))
+    hopen = Envelope.objects.get(programme__code="HOPEN", region__code="32")
+    credits_delegate(
+        envelope=hopen, year=2019, pot="seed", amount=D("1000"), reference="Circulaire 2019", on=datetime.date(2019, 7, 1),
+        by=opened.dgos,
+    )
     seed_commit(dossier_domain=domain, amount=D("1000"), is_derogatory=False, by=opened.ars_a)
     ars = api(opened.ars_a)
     demo = ars.get("/api/v1/envelopes/32/", {"programme": "DEMO2026"}).json()
@@ -112,3 +118,22 @@ def test_the_envelope_pages_show_the_programme_chosen(opened, client):
     assert 'id="programme-enveloppes">Campagne de démonstration 2026–2028 (fictive)</p>' in html
     html = client.get("/enveloppes/32/", {"programme": "HOPEN"}).content.decode()
     assert "Campagne de démonstration 2026–2028 (fictive)</p>" not in html
+
+
+def test_a_delegation_goes_to_the_envelope_of_the_programme_chosen(opened):
+    """`POST /api/v1/envelopes/{region}/delegations/?programme=DEMO2026`: the demo campaign's envelope, with its own
+    delegation calendar (seed from 2026, usage from 2027 — annex 2 §3 as data)."""
+    dgos = api(opened.dgos)
+    url = "/api/v1/envelopes/32/delegations/?programme=DEMO2026"
+    today = datetime.date.today()
+    body = {"year": today.year, "pot": "seed", "amount": "1000.00", "reference": "Circulaire de la campagne"}
+    assert api(opened.ars_a).post(url, body, format="json").status_code == 403
+    response = dgos.post(url, body, format="json")
+    assert response.status_code == 201, response.content
+    demo = Envelope.objects.get(programme__code="DEMO2026", region__code="32")
+    hopen = Envelope.objects.get(programme__code="HOPEN", region__code="32")
+    assert LedgerEntry.objects.get(kind="delegation").envelope_id == demo.pk
+    assert balances_of([hopen.pk])[hopen.pk].seed_delegated == D("0")
+    if today.year < 2027:
+        refused = dgos.post(url, {**body, "pot": "usage"}, format="json")
+        assert refused.status_code == 400 and "à partir de 2027 (annexe 2 §3)" in refused.json()["detail"]

@@ -79,7 +79,7 @@ def test_ledger_entries_newest_first_in_constant_queries(tenants, envelope_a, ma
     programme = hopen_programme()
     with django_assert_max_num_queries(2):
         listed = [(e.sequence, e.establishment and e.establishment.name, e.dossier_domain and e.dossier_domain.dossier.reference) for e in ledger_entries_visible_to(tenants.ars_a, programme=programme)]
-    assert [sequence for sequence, _, _ in listed] == [5, 4, 3, 2, 1]
+    assert [sequence for sequence, _, _ in listed] == [7, 6, 5, 4, 3, 2, 1]
 
 
 def test_sector_balances_and_derogatory_status(tenants, envelope_a, make_domain):
@@ -102,4 +102,4 @@ def test_envelope_for_dossier(tenants, envelope_a):
     assert envelope_for_dossier(DossierFactory(establishment=tenants.member)) == envelope_a
     with pytest.raises(ApplicationError, match="Aucune enveloppe n'est ouverte pour la région Bretagne"):
         envelope_for_dossier(DossierFactory(establishment=tenants.foreign))
-    assert LedgerEntry.objects.count() == 2
+    assert LedgerEntry.objects.count() == 4  # two allocations, two delegations

@@ -28,6 +28,7 @@ from envelopes.services import (
 )
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import AuditRecord
+from indicators.models import Programme
 from tests.factories import EstablishmentFactory
 from tests.factories_dossiers import DossierDomainFactory
 
@@ -272,7 +273,8 @@ def test_a_corrected_payment_can_be_paid_again(tenants, envelope_a, make_domain)
     assert repaid.idempotency_key == f"seed_payment:{domain.pk}:2"
 
 
-def test_allocations_are_corrected_by_the_dgos_and_redeployments_never(tenants, envelope_a, envelope_b):
+def test_allocations_are_corrected_by_the_dgos_and_redeployments_never(tenants, undelegated_a, undelegated_b):
+    envelope_a, envelope_b = undelegated_a, undelegated_b
     allocation = entries(envelope_a, "allocation").get(pot="seed")
     with pytest.raises(PermissionRefused):
         entry_correct(entry=allocation, reason="Erreur", by=tenants.ars_a)
@@ -343,8 +345,9 @@ def test_refund_claims_make_a_constant_number_of_queries(tenants, envelope_a, ma
     assert len(large.captured_queries) == len(small.captured_queries) <= 14
 
 
-def test_refunds_received_return_to_the_envelope_and_never_exceed_the_claim(tenants, envelope_a, make_domain):
-    # Annex 2 §2 / the issue: « received refunds return to the regional envelope ».
+def test_refunds_received_return_to_the_envelope_when_the_programme_says_so(tenants, envelope_a, make_domain):
+    # `Programme.refunds_return_to_envelope`: a programme whose text returns the money recovered to the region.
+    Programme.objects.filter(pk=envelope_a.programme_id).update(refunds_return_to_envelope=True)
     domain = _paid_domain(tenants, make_domain, tenants.member)
     [claim] = refund_claims_for(dossier_domains=[domain], pots={"seed"}, reason="Prérequis", key_prefix="p")
     available = balances(envelope_a).seed_available
@@ -369,7 +372,8 @@ def test_refunds_received_return_to_the_envelope_and_never_exceed_the_claim(tena
 # --- Redeployment --------------------------------------------------------------------------------------------------
 
 
-def test_redeployment_is_a_pair_of_entries_by_the_dgos(tenants, envelope_a, envelope_b):
+def test_redeployment_is_a_pair_of_entries_by_the_dgos(tenants, undelegated_a, undelegated_b):
+    envelope_a, envelope_b = undelegated_a, undelegated_b
     # Annex 4 §1: « le ministère pourra redéployer une partie des fonds vers d'autres régions ».
     given, received = redeploy(
         from_envelope=envelope_a, to_envelope=envelope_b, pot="seed", amount=D("10000"), reason="Sous-consommation",
@@ -389,7 +393,8 @@ def test_redeployment_is_a_pair_of_entries_by_the_dgos(tenants, envelope_a, enve
         redeploy(from_envelope=envelope_a, to_envelope=envelope_a, pot="seed", amount=D("1"), reason="x", by=tenants.dgos)
 
 
-def test_redeployment_is_all_or_nothing(tenants, envelope_a, envelope_b):
+def test_redeployment_is_all_or_nothing(tenants, undelegated_a, undelegated_b):
+    envelope_a, envelope_b = undelegated_a, undelegated_b
     real_append = redeployment.append
     calls = []
 
@@ -437,7 +442,7 @@ def test_the_ledger_is_never_updated_nor_deleted(tenants, envelope_a, make_domai
         entry.delete()
     fresh = LedgerEntry.objects.get(pk=entry.pk)
     assert fresh.amount == D("1000.00")
-    assert LedgerEntry.objects.filter(envelope=envelope_a).count() == 3
+    assert LedgerEntry.objects.filter(envelope=envelope_a).count() == 5  # allocations, delegations, the commitment
 
 
 def test_every_movement_is_audited_in_the_same_transaction(tenants, envelope_a, make_domain):

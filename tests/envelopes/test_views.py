@@ -76,7 +76,7 @@ def test_region_page_for_its_ars(client, tenants, envelope_a, make_domain, djang
     assert 'id="formulaire-plafond"' in html and 'id="formulaire-quotas"' in html
     assert 'id="sans-quota"' in html
     sequences = [int(part.split('"')[0]) for part in html.split('data-sequence="')[1:]]
-    assert sequences == [5, 4, 3, 2, 1]
+    assert sequences == [7, 6, 5, 4, 3, 2, 1]
 
 
 def test_other_regions_page_is_not_found_and_dgos_reads_without_forms(client, tenants, envelope_a, envelope_b):
@@ -122,7 +122,8 @@ def test_ars_sets_sector_quotas_and_sees_the_balance_per_sector(client, tenants,
     assert f"33{NBSP}330,00{NBSP}€" in private_row and f"23{NBSP}330,00{NBSP}€" in private_row
 
 
-def test_dgos_redeploys_from_the_page(client, tenants, envelope_a, envelope_b):
+def test_dgos_redeploys_from_the_page(client, tenants, undelegated_a, undelegated_b):
+    envelope_a, envelope_b = undelegated_a, undelegated_b
     logged(client, tenants.dgos)
     page = client.get("/enveloppes/redeploiement/")
     assert page.status_code == 200 and 'id="formulaire-redeploiement"' in page.content.decode()

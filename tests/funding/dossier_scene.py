@@ -12,11 +12,13 @@ from django.utils import timezone
 from funding.dossiers import services
 from funding.dossiers.rules import DomainInput
 from funding.loading import load_amount_grid
+from ami.models import Decision, FilingStatus, PreCandidature, PreCandidatureDomain
 from funding.models import CombinedActivity, DomainStatus, DossierStatus, SoftwareVendor
 from hopen.models import Role
-from indicators.models import IndicatorValue, PriorProgrammeResult, Programme
+from indicators.models import Evidence, IndicatorValue, PriorProgrammeResult, Programme
 from tests.factories import user_with_role
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, hopen_programme, open_envelope
+from tests.funding.ght.scene import complete_governance
 from tests.indicators.conftest import indicator
 
 UTC = datetime.timezone.utc
@@ -36,20 +38,54 @@ GROUPS = {
     "D5": ("D5.1", "D5.2", "D5.3"),
 }
 DEADLINE = datetime.date(2021, 12, 31)
+ALL_DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
 
 
-def declare(establishment, code, *, reached, by, day=datetime.date(2020, 1, 15)):
-    """A declared value written directly: reached (100 %, or « exists ») or not (0 %, « does not exist »)."""
+def declare(establishment, code, *, reached, by, day=datetime.date(2020, 1, 15), document=None):
+    """A declared value written directly: reached (100 %, or « exists ») or not (0 %, « does not exist »). A
+    prerequisite carries its justificatory document unless told (§5.3.1: « la valeur des indicateurs et la totalité
+    des pièces justificatives »)."""
     ind = indicator(code)
     fields = {"kind": ind.target_kind}
     if ind.target_kind == "rate":
         fields |= {"numerator": 100 if reached else 0, "denominator": 100}
     else:
         fields |= {"exists": reached}
-    return IndicatorValue.objects.create(
+    value = IndicatorValue.objects.create(
         establishment=establishment, indicator=ind, measured_on=day, status="declared", created_by=by,
         declared_by=by, declared_at=timezone.now(), **fields,
     )
+    if document if document is not None else code in PREREQUISITES:
+        add_document(value, by=by)
+    return value
+
+
+def add_document(value, *, by):
+    """A justificatory document row (the file itself is never read by the rules)."""
+    return Evidence.objects.create(
+        value=value, file="evidence/test/piece", original_name="piece.pdf", size=12, content_type="application/pdf",
+        sha256="0" * 64, uploaded_by=by, scan_status="not_scanned",
+    )
+
+
+def preselect(establishment, *codes, programme=None, at=datetime.datetime(2019, 6, 1, 9, 0, tzinfo=datetime.timezone.utc)):
+    """§5.3.2 « Etape 1 »: the establishment's AMI pre-candidature filed, with `codes` pre-selected by the ARS (rows
+    written directly: the AMI services are tested in tests/ami)."""
+    programme = programme or hopen_programme()
+    pre, _ = PreCandidature.objects.get_or_create(
+        establishment=establishment, programme=programme,
+        defaults={"status": FilingStatus.FILED, "filed_at": at, "validated_at": at},
+    )
+    taken = set(pre.domains.values_list("domain_code", flat=True))
+    start = pre.domains.count()
+    PreCandidatureDomain.objects.bulk_create(
+        PreCandidatureDomain(
+            pre_candidature=pre, domain_code=code, forecast_semester="2020 S2", priority=start + i + 1,
+            decision=Decision.PRESELECTED, decided_at=at,
+        )
+        for i, code in enumerate(c for c in codes if c not in taken)
+    )
+    return pre
 
 
 def hn(establishment, *, prerequisites=True, complete=True):
@@ -102,6 +138,9 @@ def world(tenants, catalogue):
     t.foreign_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
     for establishment, by in ((t.clinic, t.clinic_director), (t.support, t.support_director), (t.member, t.director)):
         make_eligible(establishment, by=by)
+    for establishment in (t.clinic, t.support, t.member, t.foreign):  # §5.3.2: Étape 2 follows the AMI
+        preselect(establishment, *ALL_DOMAINS)
+    complete_governance(t.ght, t.ght_director)  # §5.3.1: the GHT's master plan, convergence indicators and CIO
     return t
 
 
@@ -111,6 +150,13 @@ def transmitted_dossier(t, *codes, establishment=None, by=None, now=NOW):
     by = by or t.clinic_director
     dossier = services.dossier_create(programme=hopen_programme(), establishment=establishment, domains=domains(*codes, vendors=[t.vendor.pk]), by=by, now=now)
     return services.dossier_transmit(dossier=dossier, by=by, now=now)
+
+
+def reviewed_dossier(t, *codes, establishment=None, by=None, now=NOW):
+    """A dossier transmitted then « en instruction » (annex 4 §1: the ARS selects once it has opened the review)."""
+    dossier = transmitted_dossier(t, *codes, establishment=establishment, by=by, now=now)
+    ars = t.ars_a if dossier.region_id == t.region_a.pk else t.ars_b
+    return services.dossier_start_review(dossier=dossier, by=ars, now=now)
 
 
 def domain_of(dossier, code):

@@ -15,6 +15,7 @@ from funding.models import DossierDomain, DossierStatus, DomainStatus
 from hopen.models import Role
 from tests.factories import EstablishmentFactory, user_with_role
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, open_envelope
+from tests.funding.dossier_scene import add_document
 from tests.indicators.conftest import declared, existence, indicator, rate
 
 D = Decimal
@@ -65,7 +66,9 @@ def declare_reached(establishment, codes):
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=establishment)
     for code in codes:
         data = rate(100, 100) if indicator(code).target_kind == "rate" else existence(True)
-        declared(establishment, code, data, editor=editor, director=director)
+        value = declared(establishment, code, data, editor=editor, director=director)
+        if code.startswith("P"):  # §5.3.1: a prerequisite counts with its justificatory document
+            add_document(value, by=editor)
 
 
 class MoneyWorld:

@@ -130,3 +130,4 @@ def test_command_summarises_and_survives_a_missing_envelope(tenants, catalogue, 
     assert "Dossiers de démonstration : 0 créé(s)." in out.getvalue()
     assert "enveloppe régionale non ouverte (open_envelopes)" in out.getvalue()
     assert not Dossier.objects.exists() and not LedgerEntry.objects.exclude(kind=EntryKind.ALLOCATION).exists()
+

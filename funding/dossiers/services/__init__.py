@@ -28,10 +28,16 @@ Decisions documented here:
   and the domain's targets; the usage funding is then notified once, to the support establishment (annex 3 §2).
 - The usage funding is paid after the seed funding of the same domain, when there is one (annex 2 §2: « aucun
   versement intermédiaire entre l'amorçage éventuel et l'atteinte des cibles »).
+- Money gates (`funding.dossiers.gates`, facts from `funding.dossiers.gate_facts`): the selection with its seed,
+  the seed payment, the targets reached, the usage notification and payment each ask their gate inside the locked
+  transaction; a refusal raises `GateRefused` (400 with `reasons`, nothing written). A dossier domain needs the AMI
+  pre-selection of each candidate, or the ARS's admission without it (`admission.domain_admit_without_ami`).
 """
 
+from ..gates import GateRefused
 from ..rules import DomainInput
 from ..states import TransitionRefused
+from .admission import domain_admit_without_ami
 from .decisions import domain_refuse, domain_select
 from .filing import (
     dossier_create,
@@ -53,5 +59,5 @@ __all__ = [
     "DomainInput", "TransitionRefused", "dossier_create", "dossier_request_initialisation", "dossier_initialise",
     "dossier_update", "dossier_transmit", "dossier_start_review", "domain_select", "domain_refuse",
     "domain_record_seed_payment", "domain_record_targets_reached", "domain_notify_usage",
-    "domain_record_usage_payment", "dossier_close",
+    "domain_record_usage_payment", "dossier_close", "domain_admit_without_ami", "GateRefused",
 ]

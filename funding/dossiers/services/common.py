@@ -23,7 +23,8 @@ DOSSIER_FIELDS = [
 DOMAIN_FIELDS = [
     "status", "rate", "target_deadline", "total_amount", "seed_amount", "seed_is_derogatory", "seed_paid_at",
     "usage_amount", "decision_reason", "refusal_kind", "decided_by", "decided_at", "targets_reached_at",
-    "usage_notified_at", "usage_notified_by", "paid_at",
+    "usage_notified_at", "usage_notified_by", "paid_at", "admitted_without_ami_reason", "admitted_without_ami_at",
+    "admitted_without_ami_by",
 ]
 
 

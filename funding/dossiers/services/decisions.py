@@ -11,6 +11,8 @@ from hopen.audit import audit_record, diff
 from hopen.exceptions import ApplicationError
 from hopen.formatting import french_euros
 
+from .. import gates
+from ..gate_facts import facts_of
 from ..models import DomainStatus, DossierDomain, DossierStatus, RefusalKind
 from ..rules import recandidacy_allowed_from, seed_amount_errors, to_amount
 from ..states import dossier_status_after_decisions, require_dossier_transition, require_domain_transition
@@ -22,7 +24,6 @@ from .common import (
     _envelopes,
     _establishment_side,
     _lock_domain,
-    _members,
     _notify,
     _now,
     _require_region_money,
@@ -30,36 +31,6 @@ from .common import (
 
 
 # --- Decisions per domain (annex 4 §1, annex 2 §2) -------------------------------------------------------------------
-
-
-def _seed_is_derogatory(dossier, members, today) -> bool:
-    """§5.1: seed funding before the HOP'EN prerequisites are reached is derogatory, open only to establishments that
-    have reached the Hôpital numérique prerequisites, and only until the derogatory deadline (01/01/2021)."""
-    from funding.eligibility.progress import hn_prerequisites_reached, prerequisites_reached
-    from funding.eligibility.selectors import derogatory_deadline
-
-    programme = dossier.programme
-    reached = prerequisites_reached([m.pk for m in members], programme=programme)
-    behind = [m for m in members if not reached.get(m.pk)]
-    if not behind:
-        return False
-    names = ", ".join(m.name for m in behind)
-    deadline = derogatory_deadline(programme)
-    if today >= deadline:
-        raise ApplicationError(
-            f"Amorçage impossible : les prérequis HOP'EN ne sont pas atteints ({names}) et le délai dérogatoire est "
-            f"échu (avant le {_date(deadline)}, instruction §5.1 et annexe 2 §2). Sélectionnez le domaine sans "
-            "amorçage."
-        )
-    hn = hn_prerequisites_reached([m.pk for m in behind], programme=programme)
-    without_hn = [m.name for m in behind if not hn.get(m.pk)]
-    if without_hn:
-        raise ApplicationError(
-            "Amorçage dérogatoire impossible : les prérequis HOP'EN ne sont pas atteints et les prérequis Hôpital "
-            f"numérique non plus ({', '.join(without_hn)}) ; l'amorçage en amont des prérequis HOP'EN suppose "
-            "l'atteinte des prérequis Hôpital numérique (instruction §5.1). Sélectionnez le domaine sans amorçage."
-        )
-    return True
 
 
 def _conclude_if_decided(dossier, by, now):
@@ -91,9 +62,10 @@ def _conclude_if_decided(dossier, by, now):
 
 @transaction.atomic
 def domain_select(*, domain, seed_amount, by, reason="", now=None) -> DossierDomain:
-    """Annex 4 §1 and annex 2 §2: the region's ARS selects a domain and sets its seed funding (any amount from 0 to
-    the domain's total, deducted from it), committed on the regional envelope — derogatory when the candidates have
-    not reached the HOP'EN prerequisites (§5.1; the limits are checked under the envelope lock)."""
+    """Annex 4 §1 and annex 2 §2: the region's ARS selects a domain of a dossier « en instruction » and sets its seed
+    funding (any amount from 0 to the domain's total, deducted from it), committed on the regional envelope —
+    derogatory when the candidates have not reached the HOP'EN prerequisites (§5.1; the limits are checked under the
+    envelope lock). The gate `seed_commitment_gate` (eligibility re-evaluated, §5.3.1) refuses with its reasons."""
     now = _now(now)
     dossier, domain = _lock_domain(domain)
     _require_region_money(by, dossier, "La sélection revient à l'ARS de la région du dossier.")
@@ -102,7 +74,9 @@ def domain_select(*, domain, seed_amount, by, reason="", now=None) -> DossierDom
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"seed_amount": errors}})
     seed = to_amount(seed_amount)
-    derogatory = _seed_is_derogatory(dossier, _members(dossier), timezone.localdate(now)) if seed > 0 else False
+    facts = facts_of(domain, today=timezone.localdate(now))
+    gates.require(gates.seed_commitment_gate(facts, seed), "Sélection du domaine")
+    derogatory = gates.seed_is_derogatory(facts) if seed > 0 else False
     before = _domain_state(domain)
     domain.status, domain.seed_amount, domain.seed_is_derogatory = target, seed, derogatory
     domain.decision_reason, domain.refusal_kind = (reason or "").strip(), ""

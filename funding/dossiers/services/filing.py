@@ -14,7 +14,10 @@ from hopen import permissions
 from hopen.audit import audit_record, diff
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import Establishment
+from indicators import windows
 
+from .. import gates
+from ..gate_facts import ami_preselections
 from ..models import Dossier, DossierDomain, DossierDomainShare, DossierMember, DossierStatus
 from ..rules import (
     domain_input_errors,
@@ -118,7 +121,22 @@ def _check_domains(domains, today, programme):
         raise ApplicationError(" ".join(m for messages in errors.values() for m in messages), extra={"errors": errors})
 
 
-def _write_domains(dossier, domains, members):
+def _require_ami_preselection(programme, members, codes, today, *, admitted=frozenset(), filing=True):
+    """§5.3.2 « Etape 2 »: each domain pre-selected at the AMI for each candidate (`gates.ami_preselection_gate`),
+    or admitted by the ARS without it; while the late candidature window is open a dossier being filed may name such
+    a domain — the ARS admits it before the transmission (§5.3.2 « Exceptionnellement … »)."""
+    late_open = filing and windows.programme_window(programme, windows.AMI_LATE_FILING).is_open(today)
+    gates.require(
+        gates.ami_preselection_gate(
+            [(m.pk, m.name) for m in members], codes,
+            preselected=ami_preselections([m.pk for m in members], codes, programme=programme),
+            admitted=admitted, late_window_open=late_open,
+        ),
+        "Dépôt du dossier" if filing else "Envoi du dossier à l'ARS",
+    )
+
+
+def _write_domains(dossier, domains, members, admissions=None):
     """Domains with their amounts (annex 3 §2: the total is the sum of the candidates' flat amounts)."""
     vendors = _vendors(domains)
     shares = _shares(members, domains, dossier.programme)
@@ -126,7 +144,7 @@ def _write_domains(dossier, domains, members):
         total = domain_total(shares[(m.pk, domain.code)][1] for m in members)
         row = DossierDomain.objects.create(
             dossier=dossier, domain_code=domain.code, rate=domain.rate, target_deadline_initial=domain.target_deadline,
-            target_deadline=domain.target_deadline, total_amount=total,
+            target_deadline=domain.target_deadline, total_amount=total, **(admissions or {}).get(domain.code, {}),
         )
         DossierDomainShare.objects.bulk_create(
             DossierDomainShare(
@@ -155,6 +173,7 @@ def _new_dossier(
     errors = recandidacy_blocks(members, [d.code for d in domains], today, programme=programme)
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
+    _require_ami_preselection(programme, members, [d.code for d in domains], today)
     dossier = Dossier.objects.create(
         programme=programme, reference=f"tmp-{uuid.uuid4().hex}", establishment=establishment, ght=ght,
         region=establishment.region, status=status, comment=(comment or "").strip(), created_by=by, created_at=now,
@@ -264,13 +283,20 @@ def dossier_update(
     )
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
+    admissions = {  # an ARS admission without AMI pre-selection stays with its domain (§5.3.2)
+        row["domain_code"]: {k: v for k, v in row.items() if k != "domain_code"}
+        for row in dossier.domains.filter(admitted_without_ami_at__isnull=False).values(
+            "domain_code", "admitted_without_ami_reason", "admitted_without_ami_at", "admitted_without_ami_by_id"
+        )
+    }
+    _require_ami_preselection(dossier.programme, members, [d.code for d in domains], today, admitted=set(admissions))
     before = _dossier_state(dossier) | {
         "members": sorted(m.finess for m in _members(dossier)), "domains": _domains_summary(dossier),
     }
     dossier.domains.all().delete()
     dossier.members.all().delete()
     DossierMember.objects.bulk_create(DossierMember(dossier=dossier, establishment=m) for m in members)
-    _write_domains(dossier, domains, members)
+    _write_domains(dossier, domains, members, admissions)
     if comment is not None:
         dossier.comment = comment.strip()
     if prerequisites_forecast is not None:  # still in preparation: the announced date is still the reference
@@ -289,7 +315,8 @@ def dossier_update(
 def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     """§5.3.2 « Etape 2 »: the establishment (its director; for a GHT, the support establishment) files its dossier
     with the ARS, which then has four months to decide (annex 4 §1). Refused when a candidate establishment is not
-    eligible to apply on one of its domains (§5.3.1), or when a re-candidacy delay runs (annex 4 §1)."""
+    eligible to apply on one of its domains (§5.3.1), when a re-candidacy delay runs (annex 4 §1), or when a domain
+    was neither pre-selected at the AMI for a candidate nor admitted without it by the ARS (§5.3.2)."""
     now = _now(now)
     dossier = _lock_dossier(dossier.pk)
     if not permissions.can_file_dossier(by, dossier.establishment):
@@ -300,13 +327,17 @@ def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     _require_filing_open(dossier.programme, now, "Envoi du dossier à l'ARS")
     today = timezone.localdate(now)
     members = _members(dossier)
-    codes = list(dossier.domains.values_list("domain_code", flat=True))
+    rows = list(dossier.domains.values_list("domain_code", "admitted_without_ami_at"))
+    codes = [code for code, _ in rows]
     if not codes:
         raise ApplicationError("Le dossier ne porte sur aucun domaine : choisissez au moins un domaine avant de le transmettre.")
     _lock_establishments([dossier.establishment, *members])
     errors = recandidacy_blocks(members, codes, today, programme=dossier.programme, exclude_dossier=dossier)
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
+    _require_ami_preselection(
+        dossier.programme, members, codes, today, admitted={code for code, at in rows if at}, filing=False
+    )
     verdicts = dossier_eligibility(dossier, members, today=today)
     if verdicts is None:
         raise ApplicationError(

@@ -12,6 +12,8 @@ from hopen.audit import audit_record, diff
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.formatting import french_euros
 
+from .. import gates
+from ..gate_facts import facts_of
 from ..models import ClosureKind, DomainStatus, Dossier, DossierDomain, DossierStatus
 from ..rules import usage_amount
 from ..selectors import SEED_PAYABLE_STATUSES
@@ -25,7 +27,6 @@ from .common import (
     _establishment_side,
     _lock_domain,
     _lock_dossier,
-    _members,
     _notify,
     _now,
     _request_letter,
@@ -57,6 +58,7 @@ def domain_record_seed_payment(*, domain, by, now=None) -> DossierDomain:
         raise TransitionRefused(
             f"L'amorçage du domaine {domain.domain_code} est déjà versé (le {_date(timezone.localdate(domain.seed_paid_at))})."
         )
+    gates.require(gates.seed_payment_gate(facts_of(domain, today=timezone.localdate(now))), "Versement de l'amorçage")
     before = _domain_state(domain)
     _envelopes().seed_pay(dossier_domain=domain, by=by, on=timezone.localdate(now))
     domain.seed_paid_at = now
@@ -71,24 +73,6 @@ def domain_record_seed_payment(*, domain, by, now=None) -> DossierDomain:
     return domain
 
 
-def progress_gaps(members, domain_code, *, programme) -> list[str]:
-    """Annex 2 §2: what stops the usage funding of a domain — every candidate must have reached the HOP'EN
-    prerequisites and the domain's usage targets (declared values); one French line per gap."""
-    from funding.eligibility.progress import domain_targets_reached, prerequisites_reached
-
-    ids = [m.pk for m in members]
-    prerequisites = prerequisites_reached(ids, programme=programme)
-    targets = domain_targets_reached(ids, [domain_code], programme=programme)
-    gaps = []
-    without_prerequisites = [m.name for m in members if not prerequisites.get(m.pk)]
-    if without_prerequisites:
-        gaps.append(f"prérequis HOP'EN (P1 à P4) non atteints : {', '.join(without_prerequisites)}")
-    without_targets = [m.name for m in members if not targets.get((m.pk, domain_code))]
-    if without_targets:
-        gaps.append(f"cibles d'usage du domaine {domain_code} non atteintes : {', '.join(without_targets)}")
-    return gaps
-
-
 @transaction.atomic
 def domain_record_targets_reached(*, domain, by, now=None) -> DossierDomain:
     """Annex 2 §2: « les soutiens financiers ne sont notifiés qu'une fois les seuils de prérequis et les valeurs
@@ -101,12 +85,11 @@ def domain_record_targets_reached(*, domain, by, now=None) -> DossierDomain:
     ):
         raise PermissionRefused("L'atteinte des cibles est constatée par la direction de l'établissement ou par l'ARS.")
     target = require_domain_transition(domain.status, dossier.status, "reach_targets")
-    gaps = progress_gaps(_members(dossier), domain.domain_code, programme=dossier.programme)
-    if gaps:
-        raise ApplicationError(
-            f"Les cibles du domaine {domain.domain_code} ne peuvent pas être constatées d'après les valeurs "
-            f"déclarées : {' ; '.join(gaps)} (annexe 2 §2).",
-            extra={"reasons": gaps},
+    refusals = gates.targets_reached_gate(facts_of(domain, today=timezone.localdate(now)))
+    if refusals:
+        raise gates.GateRefused(
+            refusals,
+            f"Constat de l'atteinte des cibles du domaine {domain.domain_code} d'après les valeurs déclarées",
         )
     before = _domain_state(domain)
     domain.status, domain.targets_reached_at = target, now
@@ -130,6 +113,10 @@ def domain_notify_usage(*, domain, by, now=None) -> DossierDomain:
     dossier, domain = _lock_domain(domain)
     _require_region_money(by, dossier, "La notification du financement à l'usage revient à l'ARS de la région.")
     target = require_domain_transition(domain.status, dossier.status, "notify_usage")
+    gates.require(
+        gates.usage_notification_gate(facts_of(domain, today=timezone.localdate(now))),
+        "Notification du financement à l'usage",
+    )
     amount = usage_amount(domain.total_amount, domain.seed_amount)
     before = _domain_state(domain)
     domain.status, domain.usage_amount = target, amount
@@ -157,11 +144,9 @@ def domain_record_usage_payment(*, domain, by, now=None) -> DossierDomain:
     dossier, domain = _lock_domain(domain)
     _require_region_money(by, dossier, "Le versement du financement à l'usage revient à l'ARS de la région.")
     target = require_domain_transition(domain.status, dossier.status, "pay_usage")
-    if domain.seed_amount > 0 and domain.seed_paid_at is None:
-        raise ApplicationError(
-            f"Enregistrez d'abord le versement de l'amorçage du domaine {domain.domain_code} "
-            f"({french_euros(domain.seed_amount)}) : le financement à l'usage en est le solde (annexe 2 §2)."
-        )
+    gates.require(
+        gates.usage_payment_gate(facts_of(domain, today=timezone.localdate(now))), "Versement du financement à l'usage"
+    )
     before = _domain_state(domain)
     if domain.usage_amount and domain.usage_amount > 0:
         _envelopes().usage_pay(dossier_domain=domain, by=by, on=timezone.localdate(now))

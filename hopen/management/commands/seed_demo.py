@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from funding.demo import seed_demo_dossiers
+from funding.demo_referentials import seed_demo_referentials
 from hopen.demo import DEMO_PASSWORD, seed_demo
 from hopen.models import Establishment
 
@@ -19,6 +20,8 @@ class Command(BaseCommand):
         if options["verbosity"] >= 1:
             for account in accounts:
                 self.stdout.write(f"  {account.email:<42} {account.role:<45} {account.scope}")
+        for line in seed_demo_referentials():
+            self.stdout.write(f"Référentiels de démonstration (fictifs) — {line}")
         skipped: list[str] = []
         references = seed_demo_dossiers(skipped=skipped)
         listed = f" ({', '.join(references)})" if references else ""

@@ -173,11 +173,16 @@ def test_review_form_errors_are_shown(client, tenants, project):
     assert response.content.decode().count("fr-input-group--error") == 2  # participants and the D1 deadline
     # A rule of the service (a review is recorded once held) comes back on its field.
     response = client.post(
-        review_url(dossier), {"held_on": "2999-01-01", "participants": "ARS", f"echeance_{d1.pk}": "2022-06-30"}
+        review_url(dossier), {"held_on": "2099-01-01", "participants": "ARS", f"echeance_{d1.pk}": "2022-06-30"}
     )
     assert response.status_code == 400
     content = response.content.decode()
     assert "fr-input-group--error" in content and "dans le futur" in content
+    # An absurd year is a field error of the form (2000–2100), not a 500.
+    response = client.post(
+        review_url(dossier), {"held_on": "9999-01-01", "participants": "ARS", f"echeance_{d1.pk}": "0001-06-30"}
+    )
+    assert response.status_code == 400 and response.content.decode().count("Date invraisemblable") == 2
     assert not ProjectReview.objects.exists()
 
 

@@ -30,6 +30,7 @@ from funding.tasks import run_deadlines_task
 from hopen.models import AuditRecord, Notification, Region, Role
 from tests.factories import EstablishmentFactory, user_with_role
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, open_envelope
+from tests.funding.dossier_scene import add_document
 from tests.indicators.conftest import declared, existence, indicator, rate
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -86,7 +87,8 @@ def pay_seed(domain, amount=Decimal("5000.00")):
 def declare_prerequisites(establishment, *, editor, director):
     for code in PREREQUISITE_CODES:
         data = rate(100, 100) if indicator(code).target_kind == "rate" else existence(True)
-        declared(establishment, code, data, editor=editor, director=director)
+        value = declared(establishment, code, data, editor=editor, director=director)
+        add_document(value, by=editor)  # §5.3.1: values and justificatory documents
 
 
 def recipients(message_part):

@@ -15,6 +15,7 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     domain_of,
     domains,
     reach,
+    reviewed_dossier,
     transmitted_dossier,
     world,
 )
@@ -140,7 +141,7 @@ def test_transmit_refused_for_eligibility_is_400_with_the_reasons(world):
 
 def test_decisions_per_domain(world):
     t = world
-    dossier = transmitted_dossier(t, "D2", "D3")
+    dossier = reviewed_dossier(t, "D2", "D3")
     client = api(t.ars_a)
     response = client.post(decision(dossier, "D2"), {"decision": "selected", "seed_amount": "50000.00"}, format="json")
     assert response.status_code == 200, response.json()
@@ -154,7 +155,7 @@ def test_decisions_per_domain(world):
 
 def test_decision_refusals_400_403_404(world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     response = api(t.ars_a).post(decision(dossier, "D2"), {"decision": "refused", "reason": "", "refusal_kind": "financial"}, format="json")
     assert response.status_code == 400 and "motif du refus est obligatoire" in response.json()["detail"]
     response = api(t.ars_a).post(decision(dossier, "D2"), {"decision": "maybe"}, format="json")
@@ -170,7 +171,7 @@ def test_decision_refusals_400_403_404(world):
 
 def test_targets_reached_and_usage_notification(world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     assert api(t.ars_a).post(url(dossier, "domains/D2/notify-usage/")).status_code == 409
     services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="50000", by=t.ars_a)
     response = api(t.clinic_director).post(url(dossier, "domains/D2/targets-reached/"))

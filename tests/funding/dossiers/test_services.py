@@ -27,6 +27,7 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     domains,
     make_eligible,
     reach,
+    reviewed_dossier,
     transmitted_dossier,
     world,
 )
@@ -341,7 +342,7 @@ def test_annex_4_1_a_refusal_needs_a_reason_and_a_kind(world):
 
 def test_ledger_entries_take_the_date_of_the_decision_they_record(world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     domain = services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="50000", by=t.ars_a, now=LATER)
     services.domain_record_seed_payment(domain=domain, by=t.ars_a, now=at(2020, 4, 6))
     dates = dict(LedgerEntry.objects.filter(dossier_domain=domain).values_list("kind", "effective_on"))
@@ -350,7 +351,7 @@ def test_ledger_entries_take_the_date_of_the_decision_they_record(world):
 
 def test_annex_2_2_selection_without_seed_commits_nothing(world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="0", by=t.ars_a, now=NOW)
     assert not LedgerEntry.objects.filter(dossier_domain__dossier=dossier).exists()
     dossier.refresh_from_db()
@@ -360,7 +361,7 @@ def test_annex_2_2_selection_without_seed_commits_nothing(world):
 
 def test_annex_2_2_seed_above_the_domain_total_is_refused_and_nothing_is_written(world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     before = AuditRecord.objects.count()
     with pytest.raises(ApplicationError, match="ne peut pas dépasser le soutien financier total"):
         services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="250000.01", by=t.ars_a)
@@ -370,7 +371,7 @@ def test_annex_2_2_seed_above_the_domain_total_is_refused_and_nothing_is_written
 
 def test_annex_2_2_seed_beyond_the_regional_seed_credits_is_refused_by_the_envelope(world):
     t = world
-    first, second = transmitted_dossier(t, "D2"), None
+    first, second = reviewed_dossier(t, "D2"), None
     services.domain_select(domain=domain_of(first, "D2"), seed_amount="250000", by=t.ars_a, now=NOW)
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.support)
     second = services.dossier_create(
@@ -386,7 +387,7 @@ def test_5_1_seed_before_the_hopen_prerequisites_is_derogatory(world):
     t = world
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
     make_eligible(t.foreign, by=director, domains=("D2",), prerequisites=False)
-    dossier = transmitted_dossier(t, "D2", establishment=t.foreign, by=director)
+    dossier = reviewed_dossier(t, "D2", establishment=t.foreign, by=director)
     domain = services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="10000", by=t.ars_b, now=NOW)
     assert domain.seed_is_derogatory
     assert LedgerEntry.objects.get(dossier_domain=domain).is_derogatory
@@ -396,7 +397,7 @@ def test_5_1_derogatory_seed_needs_the_hn_prerequisites(world):
     t = world
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
     make_eligible(t.foreign, by=director, domains=("D2",), prerequisites=False, hn_prerequisites=False)
-    dossier = transmitted_dossier(t, "D2", establishment=t.foreign, by=director)
+    dossier = reviewed_dossier(t, "D2", establishment=t.foreign, by=director)
     with pytest.raises(ApplicationError, match="prérequis Hôpital numérique non plus \\(CH de Bretagne\\)"):
         services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="10000", by=t.ars_b, now=NOW)
     # Selection without seed stays possible.
@@ -407,7 +408,7 @@ def test_5_1_derogatory_seed_is_closed_from_the_derogatory_deadline(world):
     t = world
     director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.foreign)
     make_eligible(t.foreign, by=director, domains=("D2",), prerequisites=False)
-    dossier = transmitted_dossier(t, "D2", establishment=t.foreign, by=director)
+    dossier = reviewed_dossier(t, "D2", establishment=t.foreign, by=director)
     with pytest.raises(ApplicationError, match="délai dérogatoire est échu \\(avant le 01/01/2021"):
         services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="10000", by=t.ars_b, now=at(2021, 1, 1))
 
@@ -416,7 +417,7 @@ def test_5_1_derogatory_seed_is_closed_from_the_derogatory_deadline(world):
 
 
 def _in_progress(t, *codes, seed="50000"):
-    dossier = transmitted_dossier(t, *codes)
+    dossier = reviewed_dossier(t, *codes)
     for code in codes:
         services.domain_select(domain=domain_of(dossier, code), seed_amount=seed, by=t.ars_a, now=NOW)
     dossier.refresh_from_db()
@@ -465,8 +466,9 @@ def test_annex_2_2_targets_reached_lists_the_prerequisites_missing(world):
     from tests.funding.dossier_scene import declare
 
     declare(t.clinic, "P1.1", reached=False, by=t.clinic_director, day=datetime.date(2020, 10, 1))
-    with pytest.raises(ApplicationError, match="prérequis HOP'EN \\(P1 à P4\\) non atteints : Clinique du Nord"):
+    with pytest.raises(ApplicationError, match="prérequis HOP'EN \\(P1 à P4\\) non atteints ou non justifiés .*: Clinique du Nord") as refused:
         services.domain_record_targets_reached(domain=domain_of(dossier, "D2"), by=t.ars_a)
+    assert "prerequisites_not_reached" in [r["code"] for r in refused.value.extra["reasons"]]
 
 
 def test_annex_3_2_a_ght_domain_reaches_its_targets_when_every_candidate_has(world):
@@ -475,6 +477,7 @@ def test_annex_3_2_a_ght_domain_reaches_its_targets_when_every_candidate_has(wor
         programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=t.ght_director, now=NOW
     )
     services.dossier_transmit(dossier=dossier, by=t.ght_director, now=NOW)
+    services.dossier_start_review(dossier=dossier, by=t.ars_a, now=NOW)
     services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="0", by=t.ars_a, now=NOW)
     reach(t.support, "D2", by=t.support_director)
     with pytest.raises(ApplicationError, match="non atteintes : CH Membre"):

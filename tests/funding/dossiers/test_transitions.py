@@ -276,7 +276,7 @@ def test_concurrent_decisions_on_every_domain_conclude_the_dossier_exactly_once(
     from hopen import permissions
 
     t = tenants
-    dossier = dossier_in(D.TRANSMITTED, establishment=t.clinic)
+    dossier = dossier_in(D.UNDER_REVIEW, establishment=t.clinic)  # annex 4 §1: the ARS selects « en instruction »
     rows = [domain_in(dossier, S.PENDING, code=f"D{i}") for i in range(1, 8)]
     permissions.scope_of(t.ars_a)  # computed once, before the threads share the user
     results, errors, unexpected = _concurrently(
@@ -295,7 +295,7 @@ def test_concurrent_decisions_on_one_domain_decide_it_once(tenants):
     from hopen import permissions
 
     t = tenants
-    dossier = dossier_in(D.TRANSMITTED, establishment=t.clinic)
+    dossier = dossier_in(D.UNDER_REVIEW, establishment=t.clinic)  # annex 4 §1: the ARS selects « en instruction »
     domain = domain_in(dossier, S.PENDING)
     domain_in(dossier, S.PENDING, code="D3")
     permissions.scope_of(t.ars_a)

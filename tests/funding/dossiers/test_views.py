@@ -21,6 +21,7 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     domain_of,
     domains,
     reach,
+    reviewed_dossier,
     transmitted_dossier,
     world,
 )
@@ -217,6 +218,9 @@ def test_the_ars_selects_two_domains_with_seed_funding_from_the_page(client, wor
     client.force_login(t.ars_a)
     page = client.get(detail(dossier))
     assert has_testid(page, "select-D2") and has_testid(page, "refuse-D3") and has_testid(page, "start-review")
+    # Annex 4 §1: the selection waits for the review — the button says why, before any typing.
+    assert "« En instruction »" in by_testid(page, "select-D2-disabled-reason")
+    assert client.post(detail(dossier), {"action": "start_review"}).status_code == 302
     response = client.post(detail(dossier), {"action": "select", "domain": "D2", "select-D2-seed_amount": "50 000"})
     assert response.status_code == 302 and response["Location"].endswith("#domaine-D2")
     client.post(detail(dossier), {"action": "select", "domain": "D3", "select-D3-seed_amount": "40000,00"})
@@ -230,7 +234,7 @@ def test_the_ars_selects_two_domains_with_seed_funding_from_the_page(client, wor
 
 def test_the_establishment_reaches_targets_and_the_ars_notifies_usage_from_the_page(client, world):
     t = world
-    dossier = transmitted_dossier(t, "D2", "D3")
+    dossier = reviewed_dossier(t, "D2", "D3")
     for code in ("D2", "D3"):
         services.domain_select(domain=domain_of(dossier, code), seed_amount="50000", by=t.ars_a)
     client.force_login(t.clinic_director)
@@ -250,7 +254,7 @@ def test_the_establishment_reaches_targets_and_the_ars_notifies_usage_from_the_p
 
 def test_an_impossible_transition_on_the_page_is_a_409_alert_not_a_500(client, world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="0", by=t.ars_a)
     client.force_login(t.ars_a)
     response = client.post(detail(dossier), {"action": "start_review"})
@@ -262,7 +266,7 @@ def test_an_impossible_transition_on_the_page_is_a_409_alert_not_a_500(client, w
 
 def test_a_refused_decision_keeps_the_typed_input(client, world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     client.force_login(t.ars_a)
     response = client.post(detail(dossier), {"action": "select", "domain": "D2", "select-D2-seed_amount": "999999"})
     assert response.status_code == 400
@@ -304,7 +308,7 @@ def test_readers_cannot_write_through_the_page(client, world):
 
 def test_unknown_action_or_domain(client, world):
     t = world
-    dossier = transmitted_dossier(t, "D2")
+    dossier = reviewed_dossier(t, "D2")
     client.force_login(t.ars_a)
     assert client.post(detail(dossier), {"action": "explode"}).status_code == 400
     assert client.post(detail(dossier), {"action": "select", "domain": "D7"}).status_code == 404

@@ -27,6 +27,7 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     NOW,
     PREREQUISITES,
     domains,
+    preselect,
     world,
 )
 from tests.indicators.conftest import indicator
@@ -211,6 +212,7 @@ def campaign(world, demo_programme):
         declare_on("DEMO2026", t.clinic, code, reached=True, by=t.clinic_director)
     for code in GROUPS["D2"]:
         declare_on("DEMO2026", t.clinic, code, reached=False, by=t.clinic_director)
+    preselect(t.clinic, "D2", programme=demo_programme)  # §5.3.2: the campaign's AMI pre-selected D2
     return demo_programme
 
 

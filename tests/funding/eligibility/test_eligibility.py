@@ -29,7 +29,7 @@ from funding.eligibility.rules import (
     eligibility,
 )
 from funding.eligibility.selectors import Application, eligibility_for_establishment, establishment_eligibility
-from funding.models import GhtItGovernance, SoftwareVendor
+from funding.models import SoftwareVendor
 from hopen.models import Role
 from indicators.attainment import Attainment
 from indicators.models import Evidence, IndicatorValue, PriorProgrammeResult, Programme, ProgrammeDeadline
@@ -588,11 +588,10 @@ def test_selector_ght_member_reads_the_ght_it_governance(tenants, catalogue):
     verdict = eligibility_for_establishment(member, today=BEFORE, programme=hopen_programme())["D2"]
     assert {"ght_master_plan_missing", "ght_convergence_indicators_missing", "ght_cio_not_validated",
             "ght_support_validation_to_check"} <= set(verdict.codes)
-    GhtItGovernance.objects.create(
-        ght=tenants.ght, master_plan="ght-master-plans/sdsi.pdf", master_plan_uploaded_at=timezone.now(),
-        cio_name="Dominique Martin", cio_validated_by=director, cio_validated_at=timezone.now(),
-        convergence_indicators_entered=True,
-    )
+    # What the GHT page writes (funding.ght): a validated SDSI, a validated CIO, every GHT-level value declared.
+    from tests.funding.ght.scene import complete_governance
+
+    complete_governance(tenants.ght, director)
     verdict = eligibility_for_establishment(member, today=BEFORE, programme=hopen_programme())["D2"]
     assert not {"ght_master_plan_missing", "ght_convergence_indicators_missing", "ght_cio_not_validated"} & set(
         verdict.codes

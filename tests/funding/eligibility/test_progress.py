@@ -12,6 +12,7 @@ from funding.eligibility.progress import domain_targets_reached, hn_prerequisite
 from hopen.models import Role
 from indicators.models import PriorProgrammeResult, Programme
 from tests.factories import EstablishmentFactory, user_with_role
+from tests.funding.dossier_scene import add_document
 from tests.indicators.conftest import declared, existence, indicator, not_applicable, rate
 
 PREREQUISITE_CODES = (
@@ -34,15 +35,19 @@ class Staff:
     def pk(self):
         return self.establishment.pk
 
-    def declare(self, code, reached=True, *, day=datetime.date(2020, 3, 15)):
-        """Declare `code` reached or not (a rate of 100 % or 0 %, or an existence), or "na" for not applicable."""
+    def declare(self, code, reached=True, *, day=datetime.date(2020, 3, 15), document=None):
+        """Declare `code` reached or not (a rate of 100 % or 0 %, or an existence), or "na" for not applicable; a
+        prerequisite with its justificatory document unless told (§5.3.1: values and documents)."""
         if reached == "na":
             data = not_applicable(day=day)
         elif indicator(code).target_kind == "rate":
             data = rate(100 if reached else 0, 100, day=day)
         else:
             data = existence(bool(reached), day=day)
-        return declared(self.establishment, code, data, editor=self.editor, director=self.director)
+        value = declared(self.establishment, code, data, editor=self.editor, director=self.director)
+        if document if document is not None else code.startswith("P"):
+            add_document(value, by=self.editor)
+        return value
 
 
 @pytest.fixture
@@ -68,6 +73,16 @@ def test_prerequisites_all_fifteen_reached_are_reached(hospital, clinic):
     for code in PREREQUISITE_CODES:
         hospital.declare(code)
     assert prerequisites_reached([hospital.pk, clinic.pk], programme=hopen_programme()) == {hospital.pk: True, clinic.pk: False}
+
+
+def test_5_3_1_prerequisites_reached_need_their_justificatory_documents(hospital):
+    """§5.3.1: « la valeur des indicateurs et la totalité des pièces justificatives » — the same rule as eligibility
+    (`funding.eligibility.prerequisites`): one prerequisite declared reached without its document is not reached."""
+    for code in PREREQUISITE_CODES:
+        hospital.declare(code, document=code != "P2.5")
+    assert prerequisites_reached([hospital.pk], programme=hopen_programme()) == {hospital.pk: False}
+    hospital.declare("P2.5", day=LATER)
+    assert prerequisites_reached([hospital.pk], programme=hopen_programme()) == {hospital.pk: True}
 
 
 def test_prerequisites_one_not_reached_is_not_reached(hospital):
