@@ -60,9 +60,12 @@ def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(
         assert before["seed-committed"] == 0 and before["usage-committed"] == 0 and before["selected-domains"] == 0
         shot(page, artifacts_dir, "01-pilotage-avant")
 
-        # 1. The ARS selects D2 and D3, with seed funding on each (annex 2 §2: « ventilé sur chaque domaine »).
+        # 1. The ARS opens the instruction (a selection needs the dossier « en instruction », annex 4 §1), then
+        #    selects D2 and D3, with seed funding on each (annex 2 §2: « ventilé sur chaque domaine »).
         page.goto(f"{base}{detail}")
         assert page.locator("[data-testid=dossier-status]").get_attribute("data-status") == DossierStatus.TRANSMITTED
+        click(page, "start-review")
+        assert page.locator("[data-testid=dossier-status]").get_attribute("data-status") == DossierStatus.UNDER_REVIEW
         for code, seed in (("D2", "50000"), ("D3", "40000")):
             page.fill(f"[data-testid=seed-amount-{code}]", seed)
             click(page, f"select-{code}")
