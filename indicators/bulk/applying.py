@@ -9,7 +9,8 @@ from hopen.audit import audit_record
 from hopen.exceptions import ApplicationError
 
 from ..services import value_save_draft
-from .planning import COLUMN_OF_INPUT, BulkPlan, summary_of
+from .planning import COLUMN_OF_INPUT, BulkPlan
+from .plans import summary_of
 
 
 @dataclass(frozen=True)
@@ -20,7 +21,7 @@ class BulkResult:
 
     @property
     def summary(self) -> str:
-        return summary_of(self.created, self.updated, self.unchanged)
+        return summary_of(self.created, self.updated, self.unchanged, BulkPlan.WORDS)
 
 
 class BulkApplyError(ApplicationError):

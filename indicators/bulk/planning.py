@@ -4,6 +4,7 @@ Writes nothing, and costs a fixed number of queries whatever the number of lines
 """
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from hopen import permissions
 from hopen.models import Establishment
@@ -11,6 +12,7 @@ from hopen.models import Establishment
 from ..attainment import rate_percent
 from ..models import Indicator, IndicatorValue, ValueKind, ValueStatus
 from ..services import ValueInput, value_input_errors
+from .plans import CREATE, UNCHANGED, UPDATE, Plan
 from .parsing import (
     BOOLEAN_OF_TEXT, KIND_OF_TEXT, BulkLine, normalized_finess, normalized_word, parse_date, parse_integer,
 )
@@ -33,7 +35,6 @@ ALREADY_DECLARED = "déjà déclarée : corrigez-la depuis la page de l'indicate
 
 # --- Checking the lines -------------------------------------------------------------------------------------------
 
-CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTION_LABELS = {CREATE: "Nouveau brouillon", UPDATE: "Brouillon modifié", UNCHANGED: "Inchangée"}
 FIELD_LABELS = {
     "kind": "nature",
@@ -82,51 +83,11 @@ class BulkError:
 
 
 @dataclass
-class BulkPlan:
-    changes: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
+class BulkPlan(Plan):
     # Lines without nature_valeur but with figures: ignored as the rule says, listed so that nothing goes unnoticed.
     ignored_with_figures: list = field(default_factory=list)
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.errors
-
-    @property
-    def writes(self) -> list:
-        return [change for change in self.changes if change.action != UNCHANGED]
-
-    def count(self, action) -> int:
-        return sum(1 for change in self.changes if change.action == action)
-
-    @property
-    def created(self) -> int:
-        return self.count(CREATE)
-
-    @property
-    def updated(self) -> int:
-        return self.count(UPDATE)
-
-    @property
-    def unchanged(self) -> int:
-        return self.count(UNCHANGED)
-
-    @property
-    def summary(self) -> str:
-        return summary_of(self.created, self.updated, self.unchanged)
-
-
-def summary_of(created: int, updated: int, unchanged: int) -> str:
-    """ "3 nouveaux brouillons, 1 brouillon modifié, 0 ligne inchangée" (in French, 0 and 1 take the singular)."""
-    return ", ".join([
-        counted(created, "nouveau brouillon", "nouveaux brouillons"),
-        counted(updated, "brouillon modifié", "brouillons modifiés"),
-        counted(unchanged, "ligne inchangée", "lignes inchangées"),
-    ])
-
-
-def counted(number: int, singular: str, plural: str) -> str:
-    return f"{number} {singular if number < 2 else plural}"
+    WORDS: ClassVar[tuple] = (("nouveau brouillon", "nouveaux brouillons"), ("brouillon modifié", "brouillons modifiés"),
+                              ("ligne inchangée", "lignes inchangées"))
 
 
 def bulk_establishments(user, establishment) -> list[Establishment]:

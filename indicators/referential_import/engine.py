@@ -16,8 +16,8 @@ from django.db import IntegrityError, transaction
 from hopen.audit import audit_record_many
 from hopen.exceptions import ApplicationError
 from indicators.bulk import parsing
+from indicators.bulk.plans import CREATE, UNCHANGED, UPDATE, Plan
 
-CREATE, UPDATE, UNCHANGED = "create", "update", "unchanged"
 ACTION_LABELS = {CREATE: "Création", UPDATE: "Modification", UNCHANGED: "Inchangée"}
 FORMULA = "commence par « = » : les formules ne sont pas acceptées, saisissez la valeur elle-même"
 
@@ -104,37 +104,7 @@ class LineError:
 
 
 @dataclass
-class ImportPlan:
-    changes: list = field(default_factory=list)
-    errors: list = field(default_factory=list)
-
-    @property
-    def is_valid(self) -> bool:
-        return not self.errors
-
-    @property
-    def writes(self) -> list:
-        return [change for change in self.changes if change.action != UNCHANGED]
-
-    def _count(self, action) -> int:
-        return sum(1 for change in self.changes if change.action == action)
-
-    @property
-    def created(self) -> int:
-        return self._count(CREATE)
-
-    @property
-    def updated(self) -> int:
-        return self._count(UPDATE)
-
-    @property
-    def unchanged(self) -> int:
-        return self._count(UNCHANGED)
-
-    @property
-    def summary(self) -> str:
-        return summary_of(self.created, self.updated, self.unchanged)
-
+class ImportPlan(Plan):
     def as_report(self) -> dict:
         """The API's answer: counts and every bad line."""
         return {
@@ -143,19 +113,6 @@ class ImportPlan:
             "unchanged": self.unchanged,
             "errors": [{"line": error.line, "message": error.message} for error in self.errors],
         }
-
-
-def summary_of(created: int, updated: int, unchanged: int) -> str:
-    """ "3 créations, 1 modification, 0 ligne inchangée" (0 and 1 take the singular in French)."""
-
-    def counted(number, singular, plural):
-        return f"{number} {singular if number < 2 else plural}"
-
-    return ", ".join([
-        counted(created, "création", "créations"),
-        counted(updated, "modification", "modifications"),
-        counted(unchanged, "ligne inchangée", "lignes inchangées"),
-    ])
 
 
 # --- Reading ------------------------------------------------------------------------------------------------------
