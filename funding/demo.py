@@ -166,6 +166,11 @@ def _missing(region_code: str) -> str | None:
     ght, establishments = demo_establishments(region_code)
     if ght is None or len(establishments) < 3 or establishments[0].pk != ght.support_id:
         return f"{region.name} : pas de GHT avec support, membre et établissement privé parmi les établissements"
+    if not _vendors():
+        return (
+            f"{region.name} : aucun éditeur référencé RELIMS et engagé QHN (seed_demo importe "
+            "fixtures/demo/editeurs-FICTIFS-demo.csv) — un domaine sans éditeur n'est pas transmis (§5.3.1)"
+        )
     if _demo_user(f"ars-{region_code}@{DEMO_DOMAIN}") is None or any(_actors(e) is None for e in establishments):
         return f"{region.name} : comptes de démonstration absents (seed_demo)"
     with_activity = set(
@@ -273,7 +278,8 @@ def _hn_results(establishment):
 
 
 def _vendors() -> list[int]:
-    """A RELIMS-referenced, QHN-engaged vendor when the referential has one (§5.3.1), else none named."""
+    """A RELIMS-referenced, QHN-engaged vendor of the referential (§5.3.1) — every demo domain names it: a domain
+    naming none is not transmitted (issue 13; `_missing` says so when the referential has none)."""
     vendor = SoftwareVendor.objects.filter(qhn_engaged=True).exclude(relims_reference="").order_by("name").first()
     return [vendor.pk] if vendor else []
 

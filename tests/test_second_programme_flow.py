@@ -28,7 +28,7 @@ from funding.dossiers.rules import DomainInput
 from funding.eligibility.selectors import eligibility_for_establishment
 from funding.letters.models import DossierLetter
 from funding.letters.services import generate_letter
-from funding.models import CombinedActivity
+from funding.models import CombinedActivity, SoftwareVendor
 from hopen.models import Role
 from indicators.evidence import evidence_upload
 from indicators.models import GroupKind, PriorProgrammeResult, PriorResultKind, Programme, ValueKind
@@ -134,10 +134,12 @@ def test_the_demo_campaign_runs_the_whole_flow_today(db, private_root, sent_task
         domain=pre_candidature.domains.get(domain_code="D2"), decision=Decision.PRESELECTED, reason="", by=ars
     )
 
-    # 5. Dossier created and transmitted today; the ARS opens the review and selects D2 with a seed.
+    # 5. Dossier created and transmitted today; the ARS opens the review and selects D2 with a seed. D2 names a
+    #    RELIMS-referenced, QHN-engaged vendor (§5.3.1: a domain naming none is not transmitted — issue 13).
+    vendor = SoftwareVendor.objects.create(name="Éditeur RELIMS", relims_reference="R-1", qhn_engaged=True)
     dossier = dossiers.dossier_create(
         establishment=clinic, programme=programme, by=editor,
-        domains=[DomainInput(code="D2", target_deadline=datetime.date(2028, 6, 30))],
+        domains=[DomainInput(code="D2", target_deadline=datetime.date(2028, 6, 30), vendors=[vendor.pk])],
     )
     assert dossier.reference.startswith("DEMO2026-32-")
     dossier = dossiers.dossier_transmit(dossier=dossier, by=director)

@@ -268,7 +268,8 @@ def _dossier_action(service, summary, description, operation_id):
 DossierTransmitApi = _dossier_action(
     services.dossier_transmit, "Transmettre le dossier à l'ARS",
     "L'ARS dispose ensuite de quatre mois (annexe 4 §1). Refusé (400) si un établissement candidat n'est pas éligible "
-    "(§5.3.1) ; 409 si le dossier n'est pas en préparation.", "dossier_transmit",
+    "(§5.3.1) ou si un domaine n'indique aucun éditeur (§5.3.1, `reasons` : `vendors_not_named`) ; 409 si le dossier "
+    "n'est pas en préparation.", "dossier_transmit",
 )
 DossierStartReviewApi = _dossier_action(
     services.dossier_start_review, "Ouvrir l'instruction (ARS)", "ARS de la région ; dossier transmis.",

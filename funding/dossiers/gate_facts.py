@@ -29,6 +29,7 @@ from .gates import (
     targets_reached_gate,
     usage_notification_gate,
     usage_payment_gate,
+    vendors_named_gate,
 )
 from .models import DomainStatus, DossierDomain, DossierStatus
 
@@ -153,6 +154,12 @@ def dossier_gates(dossier, members, actions_by_domain: dict, *, today=None) -> d
         for domain, actions in wanted.items()
         if actions and domain.status != DomainStatus.REFUSED
     }
+
+
+def transmission_vendor_refusals(domains) -> list:
+    """The vendor rule of the transmission (§5.3.1, `gates.vendors_named_gate`) on the dossier's domains, prefetched
+    with their vendors (no query): the page disables its transmit button with these refusals."""
+    return vendors_named_gate([(d.domain_code, len(d.vendors.all())) for d in domains])
 
 
 def today_of(now) -> datetime.date:

@@ -30,6 +30,14 @@ Readings, documented here:
   records « admis sans présélection AMI » with its reason (`domain_admit_without_ami`); the transmission needs the
   pre-selection or that admission for every domain.
 - « Prérequis atteints » is `funding.eligibility.prerequisites.prerequisite_gaps` (values and documents, §5.3.1).
+- Software vendors (§5.3.1 « Les éditeurs des applications mises en œuvre dans le cadre du projet sont référencés
+  dans la base RELIMS […] et doivent être engagés dans la démarche […] QHN »; issue 13): the rule applies to the
+  vendors each domain names, so a domain naming none cannot be checked — the transmission is refused
+  (`vendors_named_gate`, code `vendors_not_named`, naming the domains). This gate is the single place of the
+  « no vendor named » rule: a draft may be saved without vendors (the eligibility verdict then says « à vérifier
+  au dépôt », `information`), and the eligibility rule keeps judging the vendors named (RELIMS, QHN: `ineligible`).
+  Not an eligibility effect `ineligible`, because eligibility reads the application as a whole (the vendors of
+  every domain together) and would neither see a single domain without vendor nor name it.
 """
 
 import datetime
@@ -283,6 +291,22 @@ def ami_preselection_gate(
                 f"({', '.join(missing)}) : l'étape 2 ne concerne que les projets présélectionnés à l'étape 1.",
             ))
     return refusals
+
+
+def vendors_named_gate(vendors_by_domain) -> list[Refusal]:
+    """§5.3.1: the vendors of the applications of the project are RELIMS-referenced and QHN-engaged — the rule
+    applies to the vendors each domain names, so every domain of a transmitted dossier names at least one
+    (`vendors_by_domain`: [(domain code, number of vendors named)]). One refusal naming every domain without."""
+    missing = sorted({str(code).upper() for code, count in vendors_by_domain if not count})
+    if not missing:
+        return []
+    which = f"le domaine {missing[0]}" if len(missing) == 1 else f"les domaines {', '.join(missing)}"
+    return [Refusal(
+        "vendors_not_named", "5.3.1",
+        f"Aucun éditeur n'est indiqué pour {which} : indiquez les éditeurs des applications mises en œuvre, "
+        "référencés dans la base RELIMS de la DGOS et engagés dans la démarche de certification « Qualité Hôpital "
+        "numérique » (QHN), avant de transmettre le dossier.",
+    )]
 
 
 def refund_claim_gate(facts: RefundClaimFacts) -> list[Refusal]:

@@ -330,6 +330,12 @@ class DossierPage:
     history: list
     letters: list
     filing: "FilingState | None" = None  # the dossier window, while the dossier is being prepared (§5.3.2)
+    transmit_refusals: list = field(default_factory=list)  # gates.Refusal: why the transmission would be refused
+
+    @property
+    def transmit_blocked(self) -> str:
+        """The reason the transmit button is disabled (the services' vendor gate, §5.3.1), or ""."""
+        return " ; ".join(f"{r.message} ({r.section})" for r in self.transmit_refusals)
 
 
 # --- The dossier window, shown up front (§5.3.2 « Etape 2 ») -------------------------------------------------------
@@ -390,6 +396,8 @@ def _apply_gates(dossier, members, lines, today) -> None:
 
 def dossier_page(user, dossier, *, today=None) -> DossierPage:
     """Everything the dossier's page shows, for `user` (the dossier comes from `dossier_for_reading`)."""
+    from .gate_facts import transmission_vendor_refusals
+
     today = today or timezone.localdate()
     members = members_of(dossier)
     abilities = abilities_of(user, dossier)
@@ -425,11 +433,12 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
             initialisation = initialisation_deadline(
                 timezone.localdate(dossier.initialisation_requested_at), delays[calendar.ARS_INITIALISATION]
             )
+    actions = dossier_actions(abilities, dossier)
     return DossierPage(
         dossier=dossier,
         members=members,
         lines=lines,
-        actions=dossier_actions(abilities, dossier),
+        actions=actions,
         abilities=abilities,
         total=sum((d.total_amount for d in domains), Decimal("0.00")),
         eligibility_available=verdicts is not None or not before_decision,
@@ -440,6 +449,7 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
         history=_history(dossier),
         letters=list(dossier.letters.all()),
         filing=filing_state(dossier.programme, today=today) if dossier.status in EDITABLE_STATUSES else None,
+        transmit_refusals=transmission_vendor_refusals(domains) if "transmit" in actions else [],
     )
 
 

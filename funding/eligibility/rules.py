@@ -44,9 +44,13 @@ Decisions on the text, documented here and in each rule:
   with an `information` reason; from the deadline day on (« avant le 1er janvier 2021 »: 01/01/2021 is
   already late) it is `not_fundable` (annex 3 §2: « Les prérequis doivent être atteints au plus tard le
   01 janvier 2021 »). It never blocks the pre-candidature: annex 5 asks the AMI only for a forecast semester.
-- Software vendors (RELIMS, QHN): checked on the vendors the application names; with no application yet the
-  rule is « à vérifier au dépôt » (`information`); a named vendor not referenced or not engaged makes the
-  project ineligible (it is a criterion of the project).
+- Software vendors (RELIMS, QHN): checked on the vendors the application names; with no application yet, or an
+  application (a draft dossier) naming none, the rule is « à vérifier au dépôt » (`information`: a draft may be
+  saved without vendors); a named vendor not referenced or not engaged makes the project ineligible (it is a
+  criterion of the project). « A domain names no vendor » is not an eligibility reason: it blocks the
+  transmission of the dossier, in one place — `funding.dossiers.gates.vendors_named_gate` (code
+  `vendors_not_named`, issue 13) — because this rule reads the application as a whole (the vendors of all its
+  domains together) and could neither see a single domain without vendor nor name it.
 - GHT (« Les établissements parties d'un GHT et qui sont candidats doivent également justifier de »): applies
   to public establishments members of a GHT. The master plan, the convergence indicators and the validated
   GHT CIO are justifications of the funding (`not_fundable` when missing: the pre-candidature stays open);
@@ -383,8 +387,10 @@ def _rule_hopen_prerequisites(inputs):
 def _rule_vendors(inputs):
     """§5.3.1: « Les éditeurs des applications mises en œuvre dans le cadre du projet sont référencés dans la base
     RELIMS […] de la DGOS et doivent être engagés dans la démarche de certification « Qualité Hôpital numérique »
-    (QHN) »."""
-    if inputs.application is None:
+    (QHN) ». An application naming no vendor yet is « à vérifier au dépôt » like no application: the transmission
+    of a dossier whose domain names none is refused by `funding.dossiers.gates.vendors_named_gate` (the single
+    place of that rule)."""
+    if inputs.application is None or not inputs.application.vendors:
         return [Reason(
             "vendors_to_check_at_deposit", "5.3.1",
             "À vérifier au dépôt du dossier : les éditeurs des applications du projet doivent être référencés dans "
@@ -392,13 +398,6 @@ def _rule_vendors(inputs):
             Effect.INFORMATION,
         )]
     vendors = inputs.application.vendors
-    if not vendors:
-        return [Reason(
-            "vendors_not_named", "5.3.1",
-            "Le dossier n'indique aucun éditeur : indiquez les éditeurs des applications du projet, qui doivent "
-            "être référencés dans RELIMS et engagés dans la démarche QHN.",
-            Effect.INFORMATION,
-        )]
     reasons = []
     unreferenced = [v.name for v in vendors if not v.referenced]
     if unreferenced:

@@ -116,7 +116,18 @@ def reach(establishment, domain, *, by, prerequisites=True, day=datetime.date(20
             declare(establishment, code, reached=True, by=by, day=day)
 
 
-def domains(*codes, deadline=DEADLINE, vendors=()):
+def relims_vendor():
+    """The RELIMS-referenced, QHN-engaged vendor of the scene (§5.3.1): every domain of a transmitted dossier names
+    one (issue 13)."""
+    vendor, _ = SoftwareVendor.objects.get_or_create(
+        name="Éditeur RELIMS", defaults={"relims_reference": "R-1", "qhn_engaged": True}
+    )
+    return vendor
+
+
+def domains(*codes, deadline=DEADLINE, vendors=None):
+    """Dossier domains as typed; each names the scene's RELIMS vendor unless `vendors` is given (`()`: none)."""
+    vendors = [relims_vendor().pk] if vendors is None else list(vendors)
     return [DomainInput(code=code, target_deadline=deadline, vendors=list(vendors)) for code in codes]
 
 
@@ -131,7 +142,7 @@ def world(tenants, catalogue):
         CombinedActivity.objects.create(establishment=establishment, source_year=2017, computed=value)
     t.envelope_a = open_envelope(t.region_a, seed=Decimal("600000.00"), usage=Decimal("2400000.00"))
     t.envelope_b = open_envelope(t.region_b)
-    t.vendor = SoftwareVendor.objects.create(name="Éditeur RELIMS", relims_reference="R-1", qhn_engaged=True)
+    t.vendor = relims_vendor()
     t.clinic_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.clinic)
     t.clinic_editor = user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=t.clinic)
     t.support_director = user_with_role(Role.ESTABLISHMENT_DIRECTOR, establishment=t.support)

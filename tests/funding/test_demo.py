@@ -13,11 +13,14 @@ from django.core.management import call_command
 from envelopes.models import EntryKind, LedgerEntry
 from funding.dashboard.selectors import dashboard, dashboard_scope
 from funding.demo import seed_demo_dossiers
+from funding.demo_referentials import DEMO_FILES
+from funding.eligibility.vendors_import import SOFTWARE_VENDORS
 from funding.loading import load_amount_grid
 from funding.models import CombinedActivity, DomainStatus, Dossier, DossierLetter, DossierStatus, RefusalKind
 from hopen.demo import seed_demo
 from hopen.models import AuditRecord, User
 from indicators.models import Evidence, IndicatorValue
+from indicators.referential_import.engine import import_file
 from tests.factories_dossiers import hopen_programme, open_envelope
 
 pytestmark = pytest.mark.django_db
@@ -50,8 +53,17 @@ def demo_world(tenants, catalogue, demo_programme, private_root):
         CombinedActivity.objects.create(establishment=establishment, source_year=2023, computed=Decimal(value))
     tenants.envelope = open_envelope(tenants.region_a, seed=Decimal("600000.00"), usage=Decimal("2400000.00"))
     seed_demo()
+    import_demo_vendors()
     tenants.ars = User.objects.get(email="ars-32@demo.hopen.test")
     return tenants
+
+
+def import_demo_vendors():
+    """The demo's software vendors (`seed_demo` imports them before the dossiers, `funding.demo_referentials`):
+    every demo domain names a RELIMS-referenced, QHN-engaged one (§5.3.1, issue 13)."""
+    name = "editeurs-FICTIFS-demo.csv"
+    plan = import_file(SOFTWARE_VENDORS, (DEMO_FILES / name).read_bytes(), name, by=None, dry_run=False)
+    assert plan.is_valid, plan.as_report()
 
 
 def _counts():
@@ -71,6 +83,10 @@ def test_seed_writes_the_region_scenario_through_the_services_once(demo_world):
     assert [r.split("-", 2)[:2] for r in references] == [["HOPEN", "32"], ["HOPEN", "32"], ["DEMO2026", "32"]]
     assert any("Bretagne" in reason and "open_envelopes" in reason for reason in skipped)
     own, private, ght = (Dossier.objects.get(reference=r) for r in references)
+    # §5.3.1 (issue 13): every demo domain names a RELIMS-referenced, QHN-engaged vendor.
+    for dossier in (own, private, ght):
+        for domain in dossier.domains.prefetch_related("vendors"):
+            assert [(bool(v.relims_reference), v.qhn_engaged) for v in domain.vendors.all()] == [(True, True)], domain
     # 1. The support's dossier: both domains selected with a non-derogatory seed (annex 2 §2), D2 paid, D3 moved.
     assert own.establishment == t.support and own.status == DossierStatus.IN_PROGRESS
     d2, d3 = own.domains.get(domain_code="D2"), own.domains.get(domain_code="D3")

@@ -4,6 +4,7 @@ while in preparation, transmission to the ARS (eligibility §5.3.1, re-candidacy
 import uuid
 
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from funding import calendar
@@ -315,8 +316,9 @@ def dossier_update(
 def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     """§5.3.2 « Etape 2 »: the establishment (its director; for a GHT, the support establishment) files its dossier
     with the ARS, which then has four months to decide (annex 4 §1). Refused when a candidate establishment is not
-    eligible to apply on one of its domains (§5.3.1), when a re-candidacy delay runs (annex 4 §1), or when a domain
-    was neither pre-selected at the AMI for a candidate nor admitted without it by the ARS (§5.3.2)."""
+    eligible to apply on one of its domains (§5.3.1), when a domain names no software vendor (§5.3.1: the RELIMS / QHN
+    rule applies to the vendors picked — `gates.vendors_named_gate`), when a re-candidacy delay runs (annex 4 §1), or
+    when a domain was neither pre-selected at the AMI for a candidate nor admitted without it by the ARS (§5.3.2)."""
     now = _now(now)
     dossier = _lock_dossier(dossier.pk)
     if not permissions.can_file_dossier(by, dossier.establishment):
@@ -327,16 +329,20 @@ def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     _require_filing_open(dossier.programme, now, "Envoi du dossier à l'ARS")
     today = timezone.localdate(now)
     members = _members(dossier)
-    rows = list(dossier.domains.values_list("domain_code", "admitted_without_ami_at"))
-    codes = [code for code, _ in rows]
+    rows = list(
+        dossier.domains.annotate(vendor_count=Count("vendors")).order_by("domain_code")
+        .values_list("domain_code", "admitted_without_ami_at", "vendor_count")
+    )
+    codes = [code for code, _, _ in rows]
     if not codes:
         raise ApplicationError("Le dossier ne porte sur aucun domaine : choisissez au moins un domaine avant de le transmettre.")
+    gates.require(gates.vendors_named_gate([(code, n) for code, _, n in rows]), "Envoi du dossier à l'ARS")
     _lock_establishments([dossier.establishment, *members])
     errors = recandidacy_blocks(members, codes, today, programme=dossier.programme, exclude_dossier=dossier)
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
     _require_ami_preselection(
-        dossier.programme, members, codes, today, admitted={code for code, at in rows if at}, filing=False
+        dossier.programme, members, codes, today, admitted={code for code, at, _ in rows if at}, filing=False
     )
     verdicts = dossier_eligibility(dossier, members, today=today)
     if verdicts is None:

@@ -345,8 +345,11 @@ def test_5_3_1_vendors_without_application_are_to_check_at_deposit():
 
 
 def test_5_3_1_vendors_none_named_in_the_application_is_informative():
+    # Issue 13: a draft may name no vendor yet — « à vérifier au dépôt »; the transmission refuses a domain naming
+    # none (funding.dossiers.gates.vendors_named_gate, code vendors_not_named, the single place of that rule).
     verdict = eligibility(make(application=ApplicationFacts(vendors=())))
-    assert verdict.codes == ["vendors_not_named"] and verdict.eligible_to_apply
+    assert verdict.codes == ["vendors_to_check_at_deposit"] and verdict.eligible_to_apply and verdict.fundable
+    assert verdict.reasons[0].effect == Effect.INFORMATION
 
 
 def test_5_3_1_vendors_not_referenced_in_relims_is_ineligible():
