@@ -12,11 +12,16 @@ The daemon is reached through ``settings.CLAMD_SOCKET`` (a Unix socket path) or 
 ``settings.CLAMD_PORT`` (TCP). With neither, no scanner is configured and files are marked "not scanned".
 """
 
+import logging
 import socket
 import struct
 from dataclasses import dataclass
 
 from django.conf import settings
+
+from .models import ScanStatus
+
+logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 REPLY_MAX_LENGTH = 4096
@@ -129,3 +134,33 @@ def scan_file(fileobj) -> ScanResult:
         port=int(getattr(settings, "CLAMD_PORT", 3310)),
         timeout=float(getattr(settings, "CLAMD_TIMEOUT", DEFAULT_TIMEOUT)),
     )
+
+
+SCAN_MAX_RETRIES = 12
+SCAN_RETRY_MAX_DELAY = 3600  # seconds
+
+
+def scan_pending_document(task, document, record, *, label: str) -> str:
+    """The body of every scan task (justificatory documents, AMI attachments, GHT documents): scan a pending
+    private document with clamd and hand the verdict to `record(document, status, detail)` (the owning app's
+    service, which writes and audits it). A missing document answers "missing"; one already scanned (a redelivered
+    message) its status. A scan error (daemon down, timeout, protocol error) leaves the file pending — hence not
+    downloadable — and retries with an exponential delay; `label` names the document in the log."""
+    if document is None:
+        return "missing"
+    if document.scan_status != ScanStatus.PENDING:
+        return document.scan_status
+    if not scanner_configured():
+        status, detail = ScanStatus.NOT_SCANNED, "Aucun antivirus configuré au moment de l'analyse"
+    else:
+        try:
+            with document.file.open("rb") as stored:
+                result = scan_file(stored)
+        except (ScanError, OSError) as exc:
+            delay = min(SCAN_RETRY_MAX_DELAY, 30 * 2**task.request.retries)
+            logger.warning("Analyse antivirus de %s impossible (%s) : nouvel essai dans %s s", label, exc, delay)
+            raise task.retry(exc=exc, countdown=delay)
+        status = ScanStatus.INFECTED if result.infected else ScanStatus.CLEAN
+        detail = result.detail
+    record(document, status, detail)
+    return status

@@ -1,6 +1,5 @@
 """Celery tasks of the indicators app: thin wrappers around services."""
 
-import logging
 from datetime import timedelta
 
 from celery import shared_task
@@ -8,12 +7,8 @@ from django.utils import timezone
 
 from .evidence import evidence_record_scan
 from .models import Evidence, ScanStatus
-from .scanning import ScanError, scan_file, scanner_configured
+from .scanning import SCAN_MAX_RETRIES, scan_pending_document
 
-logger = logging.getLogger(__name__)
-
-SCAN_MAX_RETRIES = 12
-SCAN_RETRY_MAX_DELAY = 3600  # seconds
 
 
 @shared_task(bind=True, max_retries=SCAN_MAX_RETRIES, acks_late=True)
@@ -24,27 +19,13 @@ def scan_evidence(self, evidence_id: int) -> str:
     and retries with an exponential delay. Copies of the same stored file (a correction takes over the
     documents of the value it corrects) get the same verdict.
     """
+    def record(evidence, status, detail):
+        same_file = Evidence.objects.filter(file=evidence.file.name, scan_status=ScanStatus.PENDING).order_by("pk")
+        for document in same_file:
+            evidence_record_scan(evidence=document, status=status, detail=detail)
+
     evidence = Evidence.objects.filter(pk=evidence_id).first()
-    if evidence is None:
-        return "missing"
-    if evidence.scan_status != ScanStatus.PENDING:
-        return evidence.scan_status  # already recorded (a redelivered message)
-    if not scanner_configured():
-        status, detail = ScanStatus.NOT_SCANNED, "Aucun antivirus configuré au moment de l'analyse"
-    else:
-        try:
-            with evidence.file.open("rb") as stored:
-                result = scan_file(stored)
-        except (ScanError, OSError) as exc:
-            delay = min(SCAN_RETRY_MAX_DELAY, 30 * 2**self.request.retries)
-            logger.warning("Analyse antivirus de la pièce %s impossible (%s) : nouvel essai dans %s s", evidence_id, exc, delay)
-            raise self.retry(exc=exc, countdown=delay)
-        status = ScanStatus.INFECTED if result.infected else ScanStatus.CLEAN
-        detail = result.detail
-    same_file = Evidence.objects.filter(file=evidence.file.name, scan_status=ScanStatus.PENDING).order_by("pk")
-    for document in same_file:
-        evidence_record_scan(evidence=document, status=status, detail=detail)
-    return status
+    return scan_pending_document(self, evidence, record, label=f"la pièce {evidence_id}")
 
 
 @shared_task
