@@ -2,11 +2,10 @@
 
 The table is programme data: transcribed in fixtures/hopen_regional_envelopes.json for HOP'EN (18 regions), a
 programme file's ``regional_envelopes`` section for another, and kept as printed on the programme
-(`Programme.regional_envelopes`, loaded by `load_programme`). `programme_envelope_table(programme)` (also named
-`regional_envelope_table` / `table_from_programme`) reads it there; `load_regional_envelopes(path)` reads a file as
-is. No model, nothing written. HOP'EN's printed figures are rounded, so the shares add up to 99.96 % and the
-envelopes to 419 999 k€ against the printed totals of 100,00 % and 420 000 k€; La Réunion is printed 1,07 %
-while its 4 539 k€ are 1,08 % of 420 000 k€ (kept as printed).
+(`Programme.regional_envelopes`, loaded by `load_programme`). `programme_envelope_table(programme)` reads it there;
+`load_regional_envelopes(path)` reads a file as is. No model, nothing written. HOP'EN's printed figures are
+rounded, so the shares add up to 99.96 % and the envelopes to 419 999 k€ against the printed totals of 100,00 % and
+420 000 k€; La Réunion is printed 1,07 % while its 4 539 k€ are 1,08 % of 420 000 k€ (kept as printed).
 """
 
 import json
@@ -66,7 +65,3 @@ def envelope_table(data: dict) -> RegionalEnvelopeTable:
         total_envelope_keur=Decimal(data["total_envelope_keur"]),
         regions=regions,
     )
-
-
-# One function, the names its callers know it by (the AMI tab, the regional shares page).
-regional_envelope_table = table_from_programme = programme_envelope_table

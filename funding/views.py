@@ -18,7 +18,7 @@ from indicators.models import CatalogueVersion, GroupKind, IndicatorGroup
 
 from . import rules, selectors
 from .forms import FIGURE_LABELS, CalculatorForm
-from .loading_envelopes import regional_envelope_table
+from .loading_envelopes import programme_envelope_table
 from .models import CombinedActivity
 from .selectors import DOMAINS, amount_grid, estimate
 from .services import FIGURE_FIELDS
@@ -162,7 +162,7 @@ def regional_shares(request):
     envelope table (annex 2 for HOP'EN)."""
     if not permissions.scope_of(request.user).national:
         raise PermissionDenied(REGIONAL_SHARES_REFUSED)
-    table = regional_envelope_table(request.programme)
+    table = programme_envelope_table(request.programme)
     if table is None:
         return render(
             request, "funding/regional_shares.html", {"programme": request.programme, "table_missing": True, "empty": True}

@@ -18,10 +18,7 @@ SESSION_KEY = "programme_code"
 
 def default_programme() -> Programme:
     """The programme shown when none is chosen: the one flagged default, else the first selectable one."""
-    programme = (
-        Programme.objects.filter(is_selectable=True).order_by("-is_default", "code").first()
-        or Programme.objects.order_by("code").first()
-    )
+    programme = selectable_programmes().first() or Programme.objects.order_by("code").first()
     if programme is None:
         raise Http404("Aucun programme n'est chargé (manage.py load_programme).")
     return programme
