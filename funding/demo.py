@@ -25,7 +25,10 @@ Per region (`SCENARIOS`):
    not yet reached, Hôpital numérique ones reached, before 01/01/2021), the other refused for a financial reason
    (annex 4 §1: re-candidacy the following year); the prerequisites are then reached before the derogatory
    deadline, so the deadline sweep claims no refund.
-3. A GHT dossier filed by the support establishment for a member (annex 3 §2), awaiting the ARS's decision. It is
+3. A GHT dossier filed by the support establishment for a member (annex 3 §2), awaiting the ARS's decision. The
+   member has not reached the Hôpital numérique prerequisites (§5.3.1 note 3: « éligible, financement bloqué »):
+   the page lists the seed refused at the selection with its reason (`funding.dossiers.gates`) — the one demo
+   dossier showing a refused money gate; every other demo movement passed its gate. It is
    dated a few weeks before today, not in 2019–2022: the daily deadline sweep refuses a dossier left undecided four
    months after its transmission (annex 4 §1), so an older one would not stay « awaiting decision ». HOP'EN's
    dossier window closed on 31/12/2021 (§5.3.2), so it is filed on the demonstration campaign (`DEMO2026`, open
@@ -259,18 +262,23 @@ def _reach_prerequisites(establishment, actors, codes, *, programme, day):
             _declare(establishment, indicator, actors, reached=True, day=day, document=True)
 
 
-def _hn_results(establishment):
-    """§5.3.1: Hôpital numérique prerequisites reached and every HN indicator entered (oSIS export)."""
+def _hn_results(establishment, *, prerequisites=True):
+    """§5.3.1: every HN indicator entered (oSIS export) and the Hôpital numérique prerequisites reached — or not
+    (`prerequisites=False`: « éligible, financement bloqué », note 3)."""
     programme = Programme.objects.get(code=HN)
     for kind in (PriorResultKind.PREREQUISITES_REACHED, PriorResultKind.INDICATORS_COMPLETE):
+        achieved = prerequisites or kind != PriorResultKind.PREREQUISITES_REACHED
         result, created = PriorProgrammeResult.objects.get_or_create(
             establishment=establishment, programme=programme, kind=kind, domain_code="",
-            defaults={"achieved": True, "achieved_on": datetime.date(2018, 12, 31), "source": HN_SOURCE},
+            defaults={
+                "achieved": achieved, "achieved_on": datetime.date(2018, 12, 31) if achieved else None,
+                "source": HN_SOURCE,
+            },
         )
         if created:
             audit_record(
                 actor=None, action="prior_result.import", target=result,
-                changes={"kind": [None, kind], "achieved": [None, True], "source": [None, HN_SOURCE]},
+                changes={"kind": [None, kind], "achieved": [None, achieved], "source": [None, HN_SOURCE]},
             )
 
 
@@ -398,8 +406,11 @@ def _seed_region(region_code: str, scenario: Scenario) -> list[str]:
     _, (support, member, clinic) = demo_establishments(region_code)
     people = {e.pk: _actors(e) for e in (support, member, clinic)}
     baseline = _days(scenario.start, -50)
-    for establishment in (support, member, clinic):
+    for establishment in (support, clinic):
         _hn_results(establishment)
+    # The member has not reached the Hôpital numérique prerequisites: its GHT dossier may be transmitted and
+    # selected, but not funded (§5.3.1 note 3) — the one demo dossier whose page shows a refused money gate.
+    _hn_results(member, prerequisites=False)
     _baseline(support, people[support.pk], programme=hopen, day=baseline, domains=scenario.own_domains)
     _baseline(
         clinic, people[clinic.pk], programme=hopen, day=baseline, domains=scenario.private_domains,

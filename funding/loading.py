@@ -22,6 +22,7 @@ def load_amount_grid(path: Path = FIXTURE, *, data: dict | None = None) -> dict:
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     data = data if data is not None else json.loads(Path(path).read_text(encoding="utf-8"))
     programme = Programme.objects.get(code=data["programme"])
+    _load_advanced_rate(programme, data, counts)
     categories = []
     for spec in data["categories"]:
         categories.append(
@@ -38,3 +39,16 @@ def load_amount_grid(path: Path = FIXTURE, *, data: dict | None = None) -> dict:
                     {"minimum": Decimal(minimum) * THOUSAND, "maximum": Decimal(maximum) * THOUSAND}, counts,
                 )
     return counts
+
+
+def _load_advanced_rate(programme, data: dict, counts: dict) -> None:
+    """Annex 3 §3 (HOP'EN): the advanced rate's bonus over the standard amount and, per domain, the structured-format
+    indicator whose attainment grants it (`advanced_bonus_percent`, `advanced_rate_indicators` of the grid file)."""
+    bonus = Decimal(str(data.get("advanced_bonus_percent", "0")))
+    indicators = {str(k).upper(): str(v) for k, v in (data.get("advanced_rate_indicators") or {}).items()}
+    if (programme.advanced_rate_bonus_percent, programme.advanced_rate_indicators) == (bonus, indicators):
+        counts["unchanged"] += 1
+        return
+    programme.advanced_rate_bonus_percent, programme.advanced_rate_indicators = bonus, indicators
+    programme.save(update_fields=["advanced_rate_bonus_percent", "advanced_rate_indicators"])
+    counts["updated"] += 1

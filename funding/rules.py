@@ -122,6 +122,14 @@ def amount_for(value: Decimal, categories: list[Category], bands: list[Band]) ->
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
+def advanced_amount(standard: Decimal, bonus_percent: Decimal) -> Decimal:
+    """Annex 3 §3: « Un forfait avancé qui intègre un bonus de +20 % du forfait standard » — the standard amount (to
+    the cent, as notified) times 1 + bonus, rounded half-up once: so it is exactly 1.2 × the standard amount shown,
+    never a separate band computation that drifts by a cent."""
+    factor = 1 + Decimal(bonus_percent) / 100
+    return (Decimal(standard) * factor).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
 def ght_amount(member_amounts) -> Decimal:
     """Annex 3 §2: a GHT dossier sums the amounts of its candidate members, delegated to the support."""
     return sum((Decimal(a) for a in member_amounts), Decimal("0.00")).quantize(CENT)

@@ -1,14 +1,14 @@
 """Reads for the funding rules: the amount grid as plain values, estimates, combined activities in scope."""
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db.models import Count, Sum
 from django.db.models.functions import Coalesce
 
 from .models import AmountBand, CombinedActivity, FundingCategory
-from .rules import Band, Category, amount_for, category_of
+from .rules import Band, Category, advanced_amount, amount_for, category_of
 
 DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
 
@@ -17,6 +17,10 @@ DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
 class AmountGrid:
     categories: list
     bands: dict  # (domain, rate) -> [Band]
+    # Annex 3 §3: the advanced rate = standard amount × (1 + bonus) for the domains of `advanced_indicators`
+    # ({domain: structured-format indicator code}); the grid's « advanced » bands only display its range.
+    advanced_bonus_percent: Decimal = Decimal("0")
+    advanced_indicators: dict = field(default_factory=dict)
 
 
 def amount_grid(programme) -> AmountGrid:
@@ -28,7 +32,10 @@ def amount_grid(programme) -> AmountGrid:
     bands = defaultdict(list)
     for band in AmountBand.objects.filter(category__programme=programme).select_related("category"):
         bands[(band.domain_code, band.rate)].append(Band(band.category.code, band.minimum, band.maximum))
-    return AmountGrid(categories, dict(bands))
+    return AmountGrid(
+        categories, dict(bands), advanced_bonus_percent=Decimal(programme.advanced_rate_bonus_percent),
+        advanced_indicators=dict(programme.advanced_rate_indicators or {}),
+    )
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,11 @@ def estimate(value: Decimal, grid: AmountGrid) -> Estimate:
     domains = {}
     for domain in DOMAINS:
         amounts = {}
-        for rate in ("standard", "advanced"):
-            bands = grid.bands.get((domain, rate))
-            if bands:
-                amounts[rate] = amount_for(value, grid.categories, bands)
+        bands = grid.bands.get((domain, "standard"))
+        if bands:
+            amounts["standard"] = amount_for(value, grid.categories, bands)
+            if domain in grid.advanced_indicators:
+                amounts["advanced"] = advanced_amount(amounts["standard"], grid.advanced_bonus_percent)
         domains[domain] = amounts
     return Estimate(Decimal(value).quantize(Decimal("0.01")), category_of(value, grid.categories).code, domains)
 

@@ -51,11 +51,27 @@ class Programme(models.Model):
         "Oui : les montants récupérés redeviennent disponibles pour la région.",
     )
 
+    # The advanced rate of the amount grid (annex 3 §3 for HOP'EN: « un forfait avancé qui intègre un bonus de +20 %
+    # du forfait standard », for D1 and D6, granted when the structured-format indicator is reached: D1.3, D6.1).
+    # Loaded with the grid (`funding.loading.load_amount_grid`); a domain absent from the table has no advanced rate.
+    advanced_rate_bonus_percent = models.DecimalField(
+        "bonus du forfait avancé (%)", max_digits=5, decimal_places=2, default=0,
+        help_text="Pourcentage ajouté au forfait standard (HOP'EN, annexe 3 §3 : 20 %).",
+    )
+    advanced_rate_indicators = models.JSONField(
+        "indicateur de format structuré par domaine (forfait avancé)", default=dict, blank=True,
+        help_text="Domaine → indicateur dont l'atteinte ouvre le forfait avancé (HOP'EN : D1 → D1.3, D6 → D6.1).",
+    )
+
     class Meta:
         ordering = ["code"]
         verbose_name = "programme"
         constraints = [
             models.UniqueConstraint(fields=["is_default"], condition=Q(is_default=True), name="programme_one_default"),
+            models.CheckConstraint(
+                name="programme_advanced_bonus_range",
+                condition=Q(advanced_rate_bonus_percent__gte=0, advanced_rate_bonus_percent__lte=100),
+            ),
         ]
 
     def __str__(self):
@@ -389,6 +405,19 @@ class ScanStatus(models.TextChoices):
 DOWNLOADABLE_SCAN_STATUSES = (ScanStatus.CLEAN, ScanStatus.NOT_SCANNED)
 
 
+def scan_allows_download(status) -> bool:
+    """A clean file is served; a file never scanned (no antivirus configured) only when scanning is not required
+    (`FILE_SCAN_REQUIRED`, on in production); a pending or infected one never."""
+    if status == ScanStatus.NOT_SCANNED:
+        return not getattr(settings, "FILE_SCAN_REQUIRED", False)
+    return status in DOWNLOADABLE_SCAN_STATUSES
+
+
+def scan_awaited(status) -> bool:
+    """The file waits for its scan (« en cours d'analyse »): pending, or not scanned while scanning is required."""
+    return status == ScanStatus.PENDING or (status == ScanStatus.NOT_SCANNED and not scan_allows_download(status))
+
+
 class PrivateDocument(models.Model):
     """A file deposited by a user, stored privately under a random key, type-checked and virus-scanned; deleting it
     only hides it (the row and the file stay for the audit trail). Shared by every kind of uploaded document."""
@@ -417,7 +446,11 @@ class PrivateDocument(models.Model):
 
     @property
     def is_downloadable(self):
-        return self.deleted_at is None and self.scan_status in DOWNLOADABLE_SCAN_STATUSES
+        return self.deleted_at is None and scan_allows_download(self.scan_status)
+
+    @property
+    def awaits_scan(self):
+        return scan_awaited(self.scan_status)
 
 
 class Evidence(PrivateDocument):

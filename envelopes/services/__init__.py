@@ -17,7 +17,7 @@ quotas), and what they share in `common`. The services are re-exported here: cal
 pages) write `from envelopes.services import seed_commit`.
 """
 
-from .commitments import commitments_release, seed_commit, seed_pay, usage_commit, usage_pay
+from .commitments import commitments_release, seed_commit, seed_pay, share_key, usage_commit, usage_pay
 from .common import (
     ALLOCATION_CORRECTION_REFUSED,
     REDEPLOYMENT_REFUSED,
@@ -29,7 +29,7 @@ from .corrections import entry_correct
 from .delegations import DELEGATION_REFUSED, credits_delegate, delegated_credits_check
 from .limits import derogatory_ceiling_raise, sector_quotas_set
 from .redeployment import redeploy
-from .refunds import refund_claims_for, refund_receive
+from .refunds import ShareClaim, refund_claims_for, refund_receive, seed_refund_claims_for_shares, share_claim_key
 
 __all__ = [
     "ALLOCATION_CORRECTION_REFUSED",
@@ -49,6 +49,10 @@ __all__ = [
     "sector_quotas_set",
     "seed_commit",
     "seed_pay",
+    "seed_refund_claims_for_shares",
+    "share_claim_key",
+    "share_key",
+    "ShareClaim",
     "usage_commit",
     "usage_pay",
 ]

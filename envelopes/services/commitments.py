@@ -2,7 +2,10 @@
 30/50 % derogatory seed, sector quotas), payments, and the release of a dossier's commitments.
 """
 
+from decimal import Decimal
+
 from django.db import transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from hopen import permissions
@@ -81,16 +84,51 @@ def seed_commit(*, dossier_domain, amount, is_derogatory: bool, by, on=None) -> 
     return entry
 
 
+def share_key(base: str, dossier_domain, share=None) -> str:
+    """The idempotency key of a movement of a domain (`<base>:<domain pk>`) or of one GHT member's share of it
+    (`<base>:<domain pk>:share:<share pk>`, annex 2 §2: usage funding per member)."""
+    key = f"{base}:{dossier_domain.pk}"
+    return key if share is None else f"{key}:share:{share.pk}"
+
+
+def _keyed_sums(base: str, kind) -> Decimal:
+    """The sum of the entries of one event (key `base`, or `base:2`… when made again after a correction) and of
+    their corrections (which carry no key but point to the entry they correct)."""
+    ids_amounts = list(
+        LedgerEntry.objects.filter(kind=kind)
+        .filter(Q(idempotency_key=base) | Q(idempotency_key__startswith=f"{base}:"))
+        .values_list("pk", "amount")
+    )
+    if not ids_amounts:
+        return ZERO
+    corrections = LedgerEntry.objects.filter(corrects_id__in=[pk for pk, _ in ids_amounts]).aggregate(t=Sum("amount"))
+    return sum((a for _, a in ids_amounts), ZERO) + (corrections["t"] or ZERO)
+
+
+def _member_label(dossier_domain, share) -> str:
+    if share is None:
+        return f"domaine {_domain_label(dossier_domain)}"
+    return f"{share.establishment.name} (FINESS {share.establishment.finess}) — domaine {_domain_label(dossier_domain)}"
+
+
 @transaction.atomic
-def usage_commit(*, dossier_domain, amount, by, on=None) -> LedgerEntry:
+def usage_commit(*, dossier_domain, amount, by, on=None, share=None) -> LedgerEntry:
     """Annex 2 §2: the usage funding notified when the domain's targets are reached, on the 80 % usage part,
-    within the usage credits delegated to the region up to `on` (annex 2 §3)."""
+    within the usage credits delegated to the region up to `on` (annex 2 §3).
+
+    `share`: one GHT member's share (« le soutien financier intervient à chaque atteinte des cibles d'usage par un
+    établissement partie », annex 2 §2) — one live commitment per share (key `usage_commitment:<domain>:share:
+    <share>`), still to the support establishment (annex 3 §2 « pour délégation à l'établissement support »)."""
     dossier = dossier_domain.dossier
     _require(permissions.can_manage_region_money(by, dossier.region), REGION_MONEY_REFUSED)
     amount = _money(amount)
     envelope_id = envelope_for_dossier(dossier).pk
     _lock([envelope_id])
-    _refuse_if_committed(dossier_domain, Pot.USAGE)
+    base = share_key("usage_commitment", dossier_domain, share)
+    if share is None:
+        _refuse_if_committed(dossier_domain, Pot.USAGE)
+    elif _keyed_sums(base, EntryKind.USAGE_COMMITMENT) > 0:
+        raise ApplicationError(f"Le financement à l'usage de {_member_label(dossier_domain, share)} est déjà engagé.")
     refusal = usage_pot_refusal(amount, balances_of([envelope_id])[envelope_id].usage_available)
     if refusal:
         raise ApplicationError(refusal)
@@ -100,8 +138,8 @@ def usage_commit(*, dossier_domain, amount, by, on=None) -> LedgerEntry:
         Movement(
             envelope_id=envelope_id, kind=EntryKind.USAGE_COMMITMENT, pot=Pot.USAGE, amount=amount, by=by,
             effective_on=on, establishment_id=establishment.pk, sector=sector, dossier_domain_id=dossier_domain.pk,
-            idempotency_key=_free_key(f"usage_commitment:{dossier_domain.pk}"),
-            label=f"Financement à l'usage — domaine {_domain_label(dossier_domain)}",
+            idempotency_key=_free_key(base),
+            label=f"Financement à l'usage — {_member_label(dossier_domain, share)}",
         ),
         locked=True,
     )
@@ -109,37 +147,43 @@ def usage_commit(*, dossier_domain, amount, by, on=None) -> LedgerEntry:
     return entry
 
 
-def _pay(dossier_domain, pot, by, on=None) -> LedgerEntry:
-    """The payment of what is committed and not yet paid on the domain, once: called again, it returns the payment
-    already recorded (idempotency key `<kind>:<domain pk>`)."""
+def _pay(dossier_domain, pot, by, on=None, share=None) -> LedgerEntry:
+    """The payment of what is committed and not yet paid on the domain (or on one GHT member's share of it), once:
+    called again, it returns the payment already recorded (idempotency key `<kind>:<domain pk>`, or
+    `<kind>:<domain pk>:share:<share pk>`)."""
     dossier = dossier_domain.dossier
     _require(permissions.can_manage_region_money(by, dossier.region), REGION_MONEY_REFUSED)
     envelope_id = envelope_for_dossier(dossier).pk
-    key = f"{PAYMENT[pot]}:{dossier_domain.pk}"
+    key = share_key(PAYMENT[pot], dossier_domain, share)
     _lock([envelope_id])
-    sums = _domain_sums([dossier_domain.pk], [COMMITMENT[pot], PAYMENT[pot]])
-    committed = sums.get((dossier_domain.pk, COMMITMENT[pot], pot), ZERO)
-    paid = sums.get((dossier_domain.pk, PAYMENT[pot], pot), ZERO)
+    if share is None:
+        sums = _domain_sums([dossier_domain.pk], [COMMITMENT[pot], PAYMENT[pot]])
+        committed = sums.get((dossier_domain.pk, COMMITMENT[pot], pot), ZERO)
+        paid = sums.get((dossier_domain.pk, PAYMENT[pot], pot), ZERO)
+        commitments = LedgerEntry.objects.filter(dossier_domain=dossier_domain, kind=COMMITMENT[pot])
+    else:
+        commitment_key = share_key(COMMITMENT[pot], dossier_domain, share)
+        committed = _keyed_sums(commitment_key, COMMITMENT[pot])
+        paid = _keyed_sums(key, PAYMENT[pot])
+        commitments = LedgerEntry.objects.filter(
+            Q(idempotency_key=commitment_key) | Q(idempotency_key__startswith=f"{commitment_key}:"), kind=COMMITMENT[pot]
+        )
     outstanding = committed - paid
     if outstanding <= 0:
         existing = _recorded(key)
         if existing is not None:
             return existing
         raise ApplicationError(
-            f"Aucun financement {POT_LABELS[pot]} engagé et non versé pour le domaine {_domain_label(dossier_domain)}."
+            f"Aucun financement {POT_LABELS[pot]} engagé et non versé pour {_member_label(dossier_domain, share)}."
         )
-    commitment = (
-        LedgerEntry.objects.filter(dossier_domain=dossier_domain, kind=COMMITMENT[pot], corrects__isnull=True)
-        .order_by("sequence")
-        .first()
-    )
+    commitment = commitments.filter(corrects__isnull=True).order_by("sequence").first()
     label = "Versement de l'amorçage" if pot == Pot.SEED else "Versement du financement à l'usage"
     entry = append(
         Movement(
             envelope_id=envelope_id, kind=PAYMENT[pot], pot=pot, amount=outstanding, by=by, effective_on=on,
             establishment_id=commitment.establishment_id, sector=commitment.sector,
             is_derogatory=commitment.is_derogatory, dossier_domain_id=dossier_domain.pk,
-            idempotency_key=_free_key(key), label=f"{label} — domaine {_domain_label(dossier_domain)}",
+            idempotency_key=_free_key(key), label=f"{label} — {_member_label(dossier_domain, share)}",
         ),
         locked=True,
     )
@@ -154,9 +198,11 @@ def seed_pay(*, dossier_domain, by, on=None) -> LedgerEntry:
 
 
 @transaction.atomic
-def usage_pay(*, dossier_domain, by, on=None) -> LedgerEntry:
-    """The usage funding paid, without intermediate payment (annex 2 §2): the amount committed, once."""
-    return _pay(dossier_domain, Pot.USAGE, by, on)
+def usage_pay(*, dossier_domain, by, on=None, share=None) -> LedgerEntry:
+    """The usage funding paid, without intermediate payment (annex 2 §2): the amount committed, once — for one GHT
+    member's share when `share` is given (annex 2 §2 « à chaque atteinte des cibles d'usage par un établissement
+    partie »)."""
+    return _pay(dossier_domain, Pot.USAGE, by, on, share)
 
 
 @transaction.atomic

@@ -1,5 +1,8 @@
 """Refunds (annex 2 §2, annex 4): claims on what was paid, and the money received back."""
 
+from dataclasses import dataclass
+from decimal import Decimal
+
 from django.db import transaction
 from django.db.models import Sum
 
@@ -87,6 +90,85 @@ def refund_claims_for(*, dossier_domains, pots, reason, key_prefix, by=None) -> 
                     f"{domain.domain_code} du dossier {domain.dossier.reference} : {reason}",
                 )
             )
+    entries = append_many(movements, locked=True)
+    _audit_entries(by, "ledger.refund_claim", entries)
+    return entries
+
+
+@dataclass(frozen=True)
+class ShareClaim:
+    """Annex 2 §2: the seed part one member must refund (`share` None: the domain's single share, domain key)."""
+
+    dossier_domain: object
+    share: object
+    amount: Decimal
+
+
+def share_claim_key(key_prefix: str, dossier_domain, share=None) -> str:
+    """`{prefix}:{domain pk}:seed`, or `{prefix}:{domain pk}:share:{share pk}:seed` for a GHT member's share."""
+    middle = f"{dossier_domain.pk}" if share is None else f"{dossier_domain.pk}:share:{share.pk}"
+    return f"{key_prefix}:{middle}:{Pot.SEED}"
+
+
+@transaction.atomic
+def seed_refund_claims_for_shares(*, claims, reason, key_prefix, by=None) -> list[LedgerEntry]:
+    """Annex 2 §2: « Si les prérequis ne sont pas atteints à date par l'établissement, il remboursera les montants
+    perçus au titre de l'amorçage » — per member share: each claim asks back its member's part of the seed paid,
+    once (key `share_claim_key`), never more than the domain's seed paid and not yet claimed (read under the
+    envelope locks, so that two sweeps at once claim each part once). `by=None`: the deadline jobs. Returns the
+    entries created by this call only."""
+    reason = _reason(reason)
+    claims = sorted(
+        (c for c in claims if c.amount > 0),
+        key=lambda c: (c.dossier_domain.pk, c.share.pk if c.share is not None else 0),
+    )
+    if not claims:
+        return []
+    domain_ids = sorted({c.dossier_domain.pk for c in claims})
+    if by is not None:
+        for claim in claims:
+            _require(permissions.can_close_dossier(by, claim.dossier_domain.dossier), REFUND_REFUSED)
+    envelope_ids = set(
+        LedgerEntry.objects.filter(dossier_domain_id__in=domain_ids, kind=PAYMENT[Pot.SEED])
+        .values_list("envelope_id", flat=True)
+        .distinct()
+    )
+    if not envelope_ids:
+        return []
+    _lock(envelope_ids)
+    sums = _domain_sums(domain_ids, [PAYMENT[Pot.SEED], EntryKind.REFUND_CLAIM])
+    payments = {
+        p["dossier_domain_id"]: p
+        for p in LedgerEntry.objects.filter(
+            dossier_domain_id__in=domain_ids, kind=PAYMENT[Pot.SEED], corrects__isnull=True
+        )
+        .order_by("-sequence")
+        .values("dossier_domain_id", "envelope_id", "establishment_id", "sector", "is_derogatory")
+    }
+    keys = [share_claim_key(key_prefix, c.dossier_domain, c.share) for c in claims]
+    recorded = set(LedgerEntry.objects.filter(idempotency_key__in=keys).values_list("idempotency_key", flat=True))
+    left = {
+        pk: sums.get((pk, PAYMENT[Pot.SEED], Pot.SEED), ZERO) - sums.get((pk, EntryKind.REFUND_CLAIM, Pot.SEED), ZERO)
+        for pk in domain_ids
+    }
+    movements = []
+    for claim, key in zip(claims, keys):
+        domain = claim.dossier_domain
+        amount = min(Decimal(claim.amount), left[domain.pk])
+        if key in recorded or amount <= 0:
+            continue
+        left[domain.pk] -= amount
+        payment = payments[domain.pk]
+        who = "" if claim.share is None else f"{claim.share.establishment.name} — "
+        movements.append(
+            Movement(
+                envelope_id=payment["envelope_id"], kind=EntryKind.REFUND_CLAIM, pot=Pot.SEED, amount=amount, by=by,
+                establishment_id=payment["establishment_id"], sector=payment["sector"],
+                is_derogatory=payment["is_derogatory"], dossier_domain_id=domain.pk, idempotency_key=key,
+                label=f"Demande de remboursement du financement {POT_LABELS[Pot.SEED]} — {who}domaine "
+                f"{domain.domain_code} du dossier {domain.dossier.reference} : {reason}",
+            )
+        )
     entries = append_many(movements, locked=True)
     _audit_entries(by, "ledger.refund_claim", entries)
     return entries

@@ -23,7 +23,7 @@ from funding.calendar import (
 )
 from funding.dossiers.states import DOSSIER_TRANSITIONS
 from hopen.models import ESTABLISHMENT_ROLES, Notification, Role, RoleAssignment
-from hopen.notifications import email_after_commit
+from hopen.notifications import absolute_link, emails_after_commit
 from indicators.models import ProgrammeDelay
 
 from .models import DeadlineEvent
@@ -173,7 +173,7 @@ class Note:
 
 def notify_many(notes: list[Note], *, subject: str = "HOP'EN — échéance") -> int:
     """`hopen.notifications.notify` for many messages at once: one insert of the in-app notifications, each
-    message's e-mail after the commit. Returns the number of notifications."""
+    message's e-mail after the commit (one outbox insert for all). Returns the number of notifications."""
     rows, emails = [], []
     for note in notes:
         users = list({user.pk: user for user in note.users if user is not None and user.is_active}.values())
@@ -181,8 +181,9 @@ def notify_many(notes: list[Note], *, subject: str = "HOP'EN — échéance") ->
         emails.append((note, [user.email for user in users]))
     if rows:
         Notification.objects.bulk_create(rows)
-    for note, addresses in emails:
-        email_after_commit(subject=subject, body=f"{note.message}\n\n{note.link}".strip(), recipients=addresses)
+    emails_after_commit(
+        [(subject, f"{note.message}\n\n{absolute_link(note.link)}".strip(), addresses) for note, addresses in emails]
+    )
     return len(rows)
 
 

@@ -9,7 +9,8 @@ programme rule 400; a write by a reader (the DGOS on a decision, another region'
 - `POST /dossiers/{reference}/transmit/`, `POST /dossiers/{reference}/start-review/`;
 - `POST /dossiers/{reference}/domains/{code}/decision/` (`selected` with `seed_amount`, or `refused` with `reason`
   and `refusal_kind`);
-- `POST /dossiers/{reference}/domains/{code}/targets-reached/`, `…/notify-usage/`.
+- `POST /dossiers/{reference}/domains/{code}/targets-reached/`, `…/notify-usage/`, `…/pay-usage/` (a GHT dossier:
+  `establishment`, the member's FINESS or id — annex 2 §2, per member share; 400 `{detail, reasons}` on a gate).
 """
 
 from django.urls import path
@@ -22,13 +23,15 @@ from rest_framework.views import APIView
 from hopen import permissions
 from hopen.api import exception_handler as hopen_exception_handler
 from hopen.exceptions import ApplicationError, PermissionRefused
+from hopen.validation import validate_sane_date
 
 from . import selectors, services
 from .models import DOMAIN_CODES, DomainStatus, DossierStatus, RefusalKind
-from .rules import DomainInput, validate_sane_date
+from .rules import DomainInput
 from .states import TransitionRefused
 
 TAG = "Dossiers"
+PREPARE_REFUSED = "Seul l'établissement (ou l'établissement support de son GHT) prépare ses dossiers."
 ERRORS_400 = OpenApiResponse(description="Saisie invalide ou refusée par une règle du programme : message en français.")
 ERRORS_403 = OpenApiResponse(description="Rôle sans droit d'écriture sur ce dossier (lecture seule).")
 ERRORS_404 = OpenApiResponse(description="Dossier, domaine ou établissement introuvable ou hors de votre périmètre.")
@@ -71,6 +74,14 @@ class DossierShareSerializer(serializers.Serializer):
     establishment_name = serializers.CharField(source="establishment.name")
     combined_activity = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
     amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    seed_part = serializers.DecimalField(
+        max_digits=14, decimal_places=2, help_text="Part de l'amorçage du domaine (au prorata des forfaits, annexe 2 §2)."
+    )
+    usage_amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    stage = serializers.CharField(help_text="waiting, targets_reached, usage_notified ou paid (annexe 2 §2).")
+    targets_reached_at = serializers.DateTimeField(allow_null=True)
+    usage_notified_at = serializers.DateTimeField(allow_null=True)
+    paid_at = serializers.DateTimeField(allow_null=True)
 
 
 class DossierDomainSerializer(serializers.Serializer):
@@ -215,12 +226,14 @@ class DossierListApi(TransitionConflictMixin, generics.ListAPIView):
         responses={201: DossierSerializer, 400: ERRORS_400, 403: ERRORS_403, 404: ERRORS_404},
     )
     def post(self, request):
+        if not permissions.may_prepare_some_dossier(request.user):  # permission before the body (403, never 400)
+            raise PermissionRefused(PREPARE_REFUSED)
         data = DossierCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
         establishment = permissions.get_establishment_for_reading(request.user, values["establishment"])
         if not permissions.can_prepare_dossier(request.user, establishment):
-            raise PermissionRefused("Seul l'établissement (ou l'établissement support de son GHT) prépare ses dossiers.")
+            raise PermissionRefused(PREPARE_REFUSED)
         members = None
         if values["ght_members"] is not None:
             wanted = [str(f).upper() for f in values["ght_members"]]
@@ -239,6 +252,13 @@ class DossierListApi(TransitionConflictMixin, generics.ListAPIView):
             ght_members=members, comment=values["comment"],
         )
         return Response(_detail(request.user, dossier.reference), status=status.HTTP_201_CREATED)
+
+
+def _require_region_money(user, domain, message):
+    """The ARS's decisions: permission before the body (a reader's write answers 403, never 400); the service
+    checks again."""
+    if not permissions.can_manage_region_money(user, domain.dossier.region):
+        raise PermissionRefused(message)
 
 
 class DossierDetailApi(DossierApiView):
@@ -290,6 +310,7 @@ class DomainDecisionApi(DossierApiView):
     )
     def post(self, request, reference, code):
         domain = selectors.domain_for_reading(request.user, reference, code)
+        _require_region_money(request.user, domain, "La décision sur un domaine revient à l'ARS de la région du dossier.")
         data = DossierDecisionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         values = data.validated_data
@@ -302,16 +323,42 @@ class DomainDecisionApi(DossierApiView):
         return Response(DossierDomainSerializer(selectors.domain_for_reading(request.user, reference, code)).data)
 
 
-def _domain_action(service, summary, description, operation_id):
+class DomainMemberSerializer(serializers.Serializer):
+    establishment = serializers.CharField(
+        required=False, allow_blank=True, default="",
+        help_text="Dossier de GHT : l'établissement partie concerné (FINESS ou identifiant), obligatoire — le "
+        "financement à l'usage intervient à chaque atteinte des cibles par un établissement partie (annexe 2 §2).",
+    )
+
+
+def _may_record_targets(user, dossier) -> bool:
+    return permissions.can_file_dossier(user, dossier.establishment) or permissions.can_manage_region_money(
+        user, dossier.region
+    )
+
+
+def _may_fund(user, dossier) -> bool:
+    return permissions.can_manage_region_money(user, dossier.region)
+
+
+def _domain_action(service, summary, description, operation_id, *, permitted, refused):
+    """`permitted(user, dossier)` is asked before the body is read (a reader's write answers 403, never 400); the
+    service checks again."""
+
     class DomainActionApi(DossierApiView):
         @extend_schema(
             tags=[TAG], operation_id=operation_id, parameters=[REFERENCE, CODE], summary=summary,
-            description=description, request=None,
+            description=description, request=DomainMemberSerializer,
             responses={200: DossierDomainSerializer, 400: ERRORS_400, 403: ERRORS_403, 404: ERRORS_404, 409: ERRORS_409},
         )
         def post(self, request, reference, code):
             domain = selectors.domain_for_reading(request.user, reference, code)
-            service(domain=domain, by=request.user)
+            if not permitted(request.user, domain.dossier):
+                raise PermissionRefused(refused)
+            data = DomainMemberSerializer(data=request.data)
+            data.is_valid(raise_exception=True)
+            member = data.validated_data["establishment"].strip()
+            service(domain=domain, by=request.user, **({"establishment": member} if member else {}))
             return Response(DossierDomainSerializer(selectors.domain_for_reading(request.user, reference, code)).data)
 
     DomainActionApi.__name__ = DomainActionApi.__qualname__ = f"{operation_id.title().replace('_', '')}Api"
@@ -321,14 +368,27 @@ def _domain_action(service, summary, description, operation_id):
 DomainTargetsReachedApi = _domain_action(
     services.domain_record_targets_reached, "Constater l'atteinte des cibles d'un domaine",
     "Direction de l'établissement ou ARS ; prérequis HOP'EN et cibles du domaine atteints d'après les valeurs "
-    "déclarées de chaque établissement candidat (annexe 2 §2), sinon 400 avec ce qui manque.",
+    "déclarées (annexe 2 §2), sinon 400 avec ce qui manque. Dossier de GHT : par établissement partie "
+    "(`establishment`, obligatoire), d'après ses seules valeurs.",
     "dossier_domain_targets_reached",
+    permitted=_may_record_targets,
+    refused="L'atteinte des cibles est constatée par la direction de l'établissement ou par l'ARS.",
 )
 DomainNotifyUsageApi = _domain_action(
     services.domain_notify_usage, "Notifier le financement à l'usage d'un domaine (ARS)",
     "Montant = total du domaine − amorçage (annexe 2 §2), engagé sur l'enveloppe ; par domaine, indépendamment des "
-    "autres domaines du dossier.",
+    "autres domaines du dossier. Dossier de GHT : par établissement partie (`establishment`, obligatoire), son "
+    "forfait − sa part de l'amorçage.",
     "dossier_domain_notify_usage",
+    permitted=_may_fund, refused="Le financement à l'usage est notifié par l'ARS de la région du dossier.",
+)
+DomainPayUsageApi = _domain_action(
+    services.domain_record_usage_payment, "Enregistrer le versement du financement à l'usage (ARS)",
+    "Après le versement de l'amorçage (annexe 2 §2 : « aucun versement intermédiaire ») ; le dossier est soldé "
+    "quand tous ses domaines sélectionnés sont versés. Dossier de GHT : par établissement partie "
+    "(`establishment`), le domaine est versé quand chaque établissement l'est. Refus : 400 `{detail, reasons}`.",
+    "dossier_domain_pay_usage",
+    permitted=_may_fund, refused="Le versement du financement à l'usage est enregistré par l'ARS de la région du dossier.",
 )
 
 
@@ -350,6 +410,9 @@ class DomainAdmitWithoutAmiApi(DossierApiView):
     )
     def post(self, request, reference, code):
         domain = selectors.domain_for_reading(request.user, reference, code)
+        _require_region_money(
+            request.user, domain, "L'admission d'un domaine sans présélection AMI revient à l'ARS de la région."
+        )
         data = DossierAdmissionSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.domain_admit_without_ami(domain=domain, reason=data.validated_data["reason"], by=request.user)
@@ -372,6 +435,10 @@ urlpatterns = [
     path(
         "dossiers/<str:reference>/domains/<str:code>/notify-usage/", DomainNotifyUsageApi.as_view(),
         name="api_dossier_domain_notify_usage",
+    ),
+    path(
+        "dossiers/<str:reference>/domains/<str:code>/pay-usage/", DomainPayUsageApi.as_view(),
+        name="api_dossier_domain_pay_usage",
     ),
     path(
         "dossiers/<str:reference>/domains/<str:code>/admit-without-ami/", DomainAdmitWithoutAmiApi.as_view(),

@@ -6,9 +6,10 @@ from django import forms
 
 from funding.eligibility.models import SoftwareVendor
 from hopen.models import Region
+from hopen.validation import validate_sane_date
 
 from .models import DOMAIN_CODES, ClosureKind, DossierStatus, RefusalKind
-from .rules import ADVANCED_RATE_DOMAINS, DomainInput, validate_sane_date
+from .rules import DomainInput
 
 RATE_CHOICES = [("standard", "Forfait standard"), ("advanced", "Forfait avancé (+20 %, formats structurés)")]
 OWN, GHT = "establishment", "ght"
@@ -62,7 +63,7 @@ class DossierCreateForm(forms.Form):
         required=False,
     )
 
-    def __init__(self, *args, establishment, ght_members=(), vendors=None, **kwargs):
+    def __init__(self, *args, establishment, ght_members=(), vendors=None, advanced_rate_indicators=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.establishment = establishment
         self.ght_members = list(ght_members)
@@ -79,8 +80,13 @@ class DossierCreateForm(forms.Form):
                 input_formats=["%Y-%m-%d", "%d/%m/%Y"], validators=[validate_sane_date],
                 error_messages={"invalid": "Saisissez une date (jj/mm/aaaa)."},
             )
-            if code in ADVANCED_RATE_DOMAINS:
-                self.fields[f"{code}_rate"] = forms.ChoiceField(label="Forfait", choices=RATE_CHOICES, initial="standard", required=False)
+            indicator = (advanced_rate_indicators or {}).get(code)
+            if indicator:  # annex 3 §3: the programme's advanced rate, granted on its structured-format indicator
+                self.fields[f"{code}_rate"] = forms.ChoiceField(
+                    label="Forfait", choices=RATE_CHOICES, initial="standard", required=False,
+                    help_text=f"Forfait avancé : indicateur {indicator} atteint (format structuré) pour chaque "
+                    "établissement candidat (annexe 3 §3).",
+                )
             self.fields[f"{code}_vendors"] = forms.MultipleChoiceField(
                 label="Éditeurs (RELIMS)", required=False, choices=vendor_choices,
                 widget=forms.SelectMultiple(attrs={"size": 4}),
@@ -149,3 +155,14 @@ class RefuseForm(forms.Form):
 class CloseForm(forms.Form):
     kind = forms.ChoiceField(label="Motif de clôture", choices=ClosureKind.choices, widget=forms.RadioSelect, required=False)
     reason = forms.CharField(label="Explication", required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class AdmitWithoutAmiForm(forms.Form):
+    """§5.3.2 « Exceptionnellement … si l'ARS et son enveloppe régionale le permettent »: the ARS's reason for
+    admitting a domain without AMI pre-selection (mandatory: the service says so)."""
+
+    reason = forms.CharField(
+        label="Motif de l'admission sans présélection AMI", required=False, max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Obligatoire ; il est communiqué à l'établissement et tracé (instruction §5.3.2).",
+    )

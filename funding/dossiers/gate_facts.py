@@ -17,11 +17,13 @@ from django.utils import timezone
 from ami.models import Decision, PreCandidatureDomain
 from hopen.exceptions import ApplicationError
 from hopen.models import Establishment
+from indicators import windows
 from indicators.models import CatalogueVersion
 from indicators.selectors import current_catalogue
 
 from .gates import (
     DomainFacts,
+    advanced_rate_gate,
     MemberFacts,
     ReasonFacts,
     seed_commitment_gate,
@@ -65,7 +67,12 @@ def _application(dossier, domains):
 
 def domain_facts(dossier, *, today=None, members=None, domains=None) -> dict[int, DomainFacts]:
     """{domain id: DomainFacts} of every domain of the dossier (read after the service's locks when called by one)."""
-    from funding.eligibility.progress import domain_targets_reached, hn_prerequisites_reached, prerequisites_reached
+    from funding.eligibility.progress import (
+        domain_targets_reached,
+        hn_prerequisites_reached,
+        indicators_reached,
+        prerequisites_reached,
+    )
     from funding.eligibility.selectors import derogatory_deadline, eligibility_for_establishments
 
     today = today or timezone.localdate()
@@ -88,6 +95,9 @@ def domain_facts(dossier, *, today=None, members=None, domains=None) -> dict[int
     reached = prerequisites_reached(ids, catalogue=catalogue) if catalogue is not None else {}
     targets = domain_targets_reached(ids, codes, catalogue=catalogue) if catalogue is not None else {}
     hn = hn_prerequisites_reached(ids, programme=programme)
+    structured = (programme.advanced_rate_indicators or {})  # annex 3 §3: {domain: structured-format indicator}
+    advanced_codes = [structured[d.domain_code] for d in domains if d.rate == "advanced" and d.domain_code in structured]
+    formats = indicators_reached(ids, advanced_codes, catalogue=catalogue) if catalogue is not None else {}
     preselected = ami_preselections(ids, codes, programme=programme)
     try:
         deadline = derogatory_deadline(programme)
@@ -100,7 +110,7 @@ def domain_facts(dossier, *, today=None, members=None, domains=None) -> dict[int
             today=today, derogatory_deadline=deadline, dossier_status=dossier.status, domain_code=code,
             seed_amount=domain.seed_amount, seed_paid=domain.seed_paid_at is not None,
             admitted_without_ami=bool(domain.admitted_without_ami_at), eligibility_known=verdicts is not None,
-            ght=dossier.is_ght_dossier,
+            ght=dossier.is_ght_dossier, rate=domain.rate, structured_format_indicator=structured.get(code, ""),
             members=tuple(
                 MemberFacts(
                     establishment_id=m.pk, name=m.name,
@@ -110,6 +120,7 @@ def domain_facts(dossier, *, today=None, members=None, domains=None) -> dict[int
                     ),
                     prerequisites_reached=bool(reached.get(m.pk)), hn_prerequisites_reached=bool(hn.get(m.pk)),
                     targets_reached=bool(targets.get((m.pk, code))), ami_preselected=(m.pk, code) in preselected,
+                    structured_format_reached=bool(formats.get((m.pk, structured.get(code, "")))),
                 )
                 for m in members
             ),
@@ -156,11 +167,50 @@ def dossier_gates(dossier, members, actions_by_domain: dict, *, today=None) -> d
     }
 
 
-def transmission_vendor_refusals(domains) -> list:
-    """The vendor rule of the transmission (§5.3.1, `gates.vendors_named_gate`) on the dossier's domains, prefetched
-    with their vendors (no query): the page disables its transmit button with these refusals."""
-    return vendors_named_gate([(d.domain_code, len(d.vendors.all())) for d in domains])
+def advanced_rate_refusals(programme, members, rates) -> list:
+    """Annex 3 §3 (`gates.advanced_rate_gate`) for `rates` [(domain code, rate)] of the candidates `members`: the
+    structured-format indicators read in one query, and only when a domain asks for the advanced rate."""
+    from funding.eligibility.progress import indicators_reached
+
+    structured = programme.advanced_rate_indicators or {}
+    wanted = [(code, rate) for code, rate in rates if rate == "advanced"]
+    if not wanted:
+        return []
+    try:
+        reached = indicators_reached([m.pk for m in members], [structured.get(c, "") for c, _ in wanted], programme=programme)
+    except CatalogueVersion.DoesNotExist:  # no catalogue in force: nothing can be declared reached
+        reached = {}
+    return [
+        refusal
+        for code, rate in wanted
+        for refusal in advanced_rate_gate(
+            code, rate, structured.get(code, ""),
+            [(m.name, reached.get((m.pk, structured.get(code, "")), False)) for m in members],
+        )
+    ]
+
+
+def transmission_refusals(dossier, members, domains) -> list:
+    """The transmission's gates the page shows on its disabled button: the vendor rule (§5.3.1,
+    `gates.vendors_named_gate`, domains prefetched with their vendors: no query) and the advanced rate (annex 3 §3)."""
+    return vendors_named_gate([(d.domain_code, len(d.vendors.all())) for d in domains]) + advanced_rate_refusals(
+        dossier.programme, members, [(d.domain_code, d.rate) for d in domains]
+    )
 
 
 def today_of(now) -> datetime.date:
     return timezone.localdate(now) if now is not None else timezone.localdate()
+
+
+def admissible_without_ami(dossier, members, domains, *, today=None) -> set[str]:
+    """The domain codes of a dossier being prepared (the caller checks its status) the region's ARS may admit without
+    AMI pre-selection today (§5.3.2, the rule of `services.admission.domain_admit_without_ami`): the programme's late
+    candidature window is open, the domain is not admitted yet and a candidate lacks its pre-selection (2 queries)."""
+    if not members:
+        return set()
+    window = windows.programme_windows(dossier.programme).get(windows.AMI_LATE_FILING)
+    if window is None or not window.is_open(today or timezone.localdate()):
+        return set()
+    waiting = [d.domain_code for d in domains if d.admitted_without_ami_at is None]
+    preselected = ami_preselections([m.pk for m in members], waiting, programme=dossier.programme)
+    return {code for code in waiting if any((m.pk, code) not in preselected for m in members)}

@@ -41,7 +41,7 @@ Readings, documented here:
 """
 
 import datetime
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
 from hopen.exceptions import ApplicationError
@@ -105,6 +105,7 @@ class MemberFacts:
     hn_prerequisites_reached: bool = False  # Hôpital numérique prerequisites (§5.3.1 note 3)
     targets_reached: bool = False  # the domain's usage targets (annex 2 §2)
     ami_preselected: bool = False  # the domain pre-selected by the ARS at the AMI (§5.3.2 « Etape 1 »)
+    structured_format_reached: bool = False  # the domain's structured-format indicator reached (annex 3 §3)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,8 @@ class DomainFacts:
     eligibility_known: bool = True
     members: tuple = ()  # MemberFacts
     ght: bool = False  # a GHT dossier: the messages name each member
+    rate: str = "standard"  # funding.dossiers.rules.STANDARD / ADVANCED
+    structured_format_indicator: str = ""  # the programme's indicator granting the advanced rate on this domain
 
 
 @dataclass(frozen=True)
@@ -201,14 +204,31 @@ def seed_is_derogatory(facts: DomainFacts) -> bool:
 
 
 def selection_refusals(facts: DomainFacts) -> list[Refusal]:
-    """Annex 4 §1: the ARS selects once it has opened the instruction of the dossier (« en instruction »)."""
-    if facts.dossier_status == UNDER_REVIEW:
-        return []
-    return [Refusal(
+    """Annex 4 §1: the ARS selects once it has opened the instruction of the dossier (« en instruction »); §5.3.2
+    « Etape 2 »: the domain's AMI pre-selection re-checked at the selection (`selection_ami_refusals`)."""
+    refusals = [] if facts.dossier_status == UNDER_REVIEW else [Refusal(
         "dossier_not_under_review", "annexe 4 §1",
         "Ouvrez d'abord l'instruction du dossier : un domaine n'est sélectionné que lorsque le dossier est « En "
         "instruction ».",
     )]
+    return refusals + selection_ami_refusals(facts)
+
+
+def selection_ami_refusals(facts: DomainFacts) -> list[Refusal]:
+    """§5.3.2 « Etape 2 » (« concerne les projets présélectionnés à l'étape 1 »), re-checked when the ARS selects —
+    with or without seed: every candidate has the domain pre-selected at the AMI, unless the ARS admitted the domain
+    without it (`domain_admit_without_ami`). The late candidature window does not excuse it here: it only lets a
+    dossier being filed wait for that admission (`ami_preselection_gate`, the one rule)."""
+    return ami_preselection_gate(
+        [(m.establishment_id, m.name) for m in facts.members], [facts.domain_code],
+        preselected={(m.establishment_id, facts.domain_code) for m in facts.members if m.ami_preselected},
+        admitted={facts.domain_code} if facts.admitted_without_ami else frozenset(),
+    )
+
+
+def locks_selection(refusal: Refusal) -> bool:
+    """A refusal that forbids the selection itself (with or without seed) — the rest only forbids a seed."""
+    return refusal.code == "dossier_not_under_review" or refusal.code.startswith("no_ami_preselection:")
 
 
 def seed_commitment_gate(facts: DomainFacts, seed: Decimal) -> list[Refusal]:
@@ -253,8 +273,13 @@ def targets_reached_gate(facts: DomainFacts) -> list[Refusal]:
 
 def usage_notification_gate(facts: DomainFacts) -> list[Refusal]:
     """Annex 2 §2: the usage funding is notified « une fois les seuils de prérequis et les valeurs cibles d'usage
-    atteints » — re-read at the notification — and while the funding conditions of §5.3.1 hold."""
-    return progress_refusals(facts) + eligibility_refusals(facts)
+    atteints » — re-read at the notification — and while the funding conditions of §5.3.1 hold; an advanced rate
+    still needs its structured-format indicator reached (annex 3 §3)."""
+    advanced = advanced_rate_gate(
+        facts.domain_code, facts.rate, facts.structured_format_indicator,
+        [(m.name, m.structured_format_reached) for m in facts.members],
+    )
+    return progress_refusals(facts) + eligibility_refusals(facts) + advanced
 
 
 def usage_payment_gate(facts: DomainFacts) -> list[Refusal]:
@@ -291,6 +316,31 @@ def ami_preselection_gate(
                 f"({', '.join(missing)}) : l'étape 2 ne concerne que les projets présélectionnés à l'étape 1.",
             ))
     return refusals
+
+
+def advanced_rate_gate(domain_code: str, rate: str, indicator_code: str, members) -> list[Refusal]:
+    """Annex 3 §3: « Un forfait avancé qui intègre un bonus de +20 % du forfait standard. Ce forfait concerne les
+    dossiers pour lesquels les cibles d'usage sont atteintes en intégrant » the structured format (D1: CDAR2 niveau 3,
+    indicator D1.3; D6: structured discharge letter, indicator D6.1) — the advanced rate is granted only when the
+    programme's structured-format indicator of the domain is declared reached by every candidate (`members`:
+    [(name, reached)]). Checked when the dossier is filed, updated and transmitted, and again at the usage notification.
+    A standard rate is never refused here."""
+    if rate != "advanced":
+        return []
+    if not indicator_code:
+        return [Refusal(
+            f"advanced_rate_not_offered:{domain_code}", "annexe 3 §3",
+            f"{domain_code} : le programme ne prévoit pas de forfait avancé pour ce domaine.",
+        )]
+    behind = [name for name, reached in members if not reached]
+    if not behind:
+        return []
+    return [Refusal(
+        f"advanced_rate_structured_format:{domain_code}", "annexe 3 §3",
+        f"{domain_code} : le forfait avancé suppose le format structuré en place — indicateur {indicator_code} "
+        f"déclaré atteint — pour chaque établissement candidat ({', '.join(behind)}). Choisissez le forfait standard "
+        "ou déclarez d'abord l'indicateur atteint.",
+    )]
 
 
 def vendors_named_gate(vendors_by_domain) -> list[Refusal]:
@@ -344,3 +394,19 @@ def refund_receipt_gate(facts: RefundReceiptFacts) -> list[Refusal]:
             f"{french_euros(max(facts.outstanding, Decimal('0.00')))} restent dus sur la demande n° {facts.claim_number}.",
         )]
     return []
+
+
+# --- A GHT member's share (annex 2 §2) -------------------------------------------------------------------------------
+
+
+def share_facts(facts: DomainFacts, establishment_id: int, seed_part: Decimal) -> DomainFacts:
+    """Annex 2 §2: « le soutien financier intervient à chaque atteinte des cibles d'usage par un établissement
+    partie pour un domaine fonctionnel » — the facts of one member's share of a domain: the progress and
+    eligibility refusals read only that member, and the seed that must be paid before its usage funding is its
+    own part of the domain's seed. The same gates (`targets_reached_gate`, `usage_notification_gate`,
+    `usage_payment_gate`) then judge the share."""
+    return replace(
+        facts,
+        members=tuple(m for m in facts.members if m.establishment_id == establishment_id),
+        seed_amount=Decimal(seed_part),
+    )

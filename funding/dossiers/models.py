@@ -192,17 +192,72 @@ class DossierDomain(models.Model):
         return f"{self.dossier.reference} {self.domain_code}"
 
 
+class ShareStage(models.TextChoices):
+    """Where a member's share of a selected domain stands (annex 2 §2), derived from its dates."""
+
+    WAITING = "waiting", "Cibles non constatées"
+    TARGETS_REACHED = "targets_reached", "Cibles atteintes"
+    USAGE_NOTIFIED = "usage_notified", "Usage notifié"
+    PAID = "paid", "Versé"
+
+
 class DossierDomainShare(models.Model):
-    """Annex 3 §2: the flat amount of each candidate establishment; the domain's total is their sum."""
+    """Annex 3 §2: the flat amount of each candidate establishment; the domain's total is their sum.
+
+    Annex 2 §2 « le soutien financier intervient à chaque atteinte des cibles d'usage par un établissement partie
+    pour un domaine fonctionnel »: each share has its own state — its part of the domain's seed (the ARS's seed
+    split pro rata of the shares' amounts, `funding.dossiers.rules.seed_parts`, set at the selection), its targets
+    reached, its usage funding (its amount − its seed part) notified and paid. The domain's status follows its
+    shares (`funding.dossiers.services.shares`); an establishment's own dossier has exactly one share."""
 
     domain = models.ForeignKey(DossierDomain, on_delete=models.CASCADE, related_name="shares")
     establishment = models.ForeignKey("hopen.Establishment", on_delete=models.PROTECT, related_name="+")
     combined_activity = models.DecimalField("activité combinée", max_digits=14, decimal_places=2, null=True)
     amount = models.DecimalField("montant forfaitaire (€)", max_digits=14, decimal_places=2)
+    seed_part = models.DecimalField("part de l'amorçage (€)", max_digits=14, decimal_places=2, default=0)
+    targets_reached_at = models.DateTimeField("cibles atteintes le", null=True, blank=True)
+    usage_amount = models.DecimalField("financement à l'usage (€)", max_digits=14, decimal_places=2, null=True, blank=True)
+    usage_notified_at = models.DateTimeField("usage notifié le", null=True, blank=True)
+    usage_notified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    paid_at = models.DateTimeField("versé le", null=True, blank=True)
 
     class Meta:
         verbose_name = "montant par établissement"
         constraints = [
             models.UniqueConstraint(fields=["domain", "establishment"], name="dossier_share_unique"),
             models.CheckConstraint(name="dossier_share_positive", condition=Q(amount__gte=0)),
+            models.CheckConstraint(
+                name="dossier_share_seed_part", condition=Q(seed_part__gte=0, seed_part__lte=models.F("amount"))
+            ),
+            models.CheckConstraint(
+                name="dossier_share_usage_is_remainder",
+                condition=Q(usage_amount__isnull=True) | Q(usage_amount=models.F("amount") - models.F("seed_part")),
+            ),
+            models.CheckConstraint(
+                name="dossier_share_notified_has_amount",
+                condition=Q(usage_notified_at__isnull=True)
+                | (Q(usage_amount__isnull=False) & Q(targets_reached_at__isnull=False)),
+            ),
+            models.CheckConstraint(
+                name="dossier_share_paid_after_notified",
+                condition=Q(paid_at__isnull=True) | Q(usage_notified_at__isnull=False),
+            ),
         ]
+
+    def __str__(self):
+        return f"{self.domain} — {self.establishment}"
+
+    @property
+    def stage(self) -> str:
+        if self.paid_at is not None:
+            return ShareStage.PAID
+        if self.usage_notified_at is not None:
+            return ShareStage.USAGE_NOTIFIED
+        if self.targets_reached_at is not None:
+            return ShareStage.TARGETS_REACHED
+        return ShareStage.WAITING
+
+    def get_stage_display(self) -> str:
+        return ShareStage(self.stage).label

@@ -11,13 +11,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from funding.calendar import Delay, add_delay
-from funding.rules import CENT, amount_for, ght_amount
+from funding.rules import CENT, advanced_amount, amount_for, ght_amount
 from hopen.formatting import french_euros
+from hopen.validation import sane_date_error
 
 DOMAIN_CODES = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
 STANDARD, ADVANCED = "standard", "advanced"
-# Annex 3 §3: the advanced rate (+20 %, structured formats) exists for D1 and D6 only.
-ADVANCED_RATE_DOMAINS = frozenset({"D1", "D6"})
 FINANCIAL, FEASIBILITY = "financial", "feasibility"
 
 
@@ -53,6 +52,18 @@ def initialisation_deadline(requested_on: datetime.date, delay: Delay) -> dateti
     return add_delay(requested_on, delay)
 
 
+def target_deadline_passed(
+    *, selected: bool, target_deadline: datetime.date | None, targets_reached_at, today: datetime.date
+) -> bool:
+    """Annex 4 §3 (« La liste des établissements / GHT dont la date d'atteinte des cibles est décalée »): a selected
+    domain whose targets are not reached has missed its deadline the day after it (the deadline is the last day,
+    as the follow-up sweep reads it, `funding.deadlines.follow_up`)."""
+    return (
+        selected and targets_reached_at is None and target_deadline is not None
+        and target_deadline < today
+    )
+
+
 def recandidacy_message(domain_code: str, refused_on: datetime.date, refusal_kind: str, allowed_from: datetime.date) -> str:
     kind = "pour un motif financier" if refusal_kind == FINANCIAL else "pour un motif de faisabilité ou autre"
     rule = "l'année suivante" if refusal_kind == FINANCIAL else "après un délai de six mois"
@@ -80,10 +91,12 @@ def member_amount(combined_activity: Decimal, domain_code: str, rate: str, grid)
     """Annex 3 §2: « Les montants exacts des soutiens financiers sont forfaitaires […] par domaine [et] en fonction
     de l'activité combinée de l'établissement ». `grid` is `funding.selectors.AmountGrid` (plain values);
     ValueError when the grid has no band for this domain and rate."""
-    bands = grid.bands.get((domain_code, rate))
-    if not grid.categories or not bands:
+    bands = grid.bands.get((domain_code, STANDARD))
+    if not grid.categories or not bands or (rate == ADVANCED and domain_code not in grid.advanced_indicators):
         raise ValueError(f"La grille de l'annexe 3 ne définit pas de forfait « {rate} » pour {domain_code}.")
-    return amount_for(Decimal(combined_activity), grid.categories, bands)
+    standard = amount_for(Decimal(combined_activity), grid.categories, bands)
+    # Annex 3 §3: the advanced rate is the standard amount plus the bonus, rounded once (`advanced_amount`).
+    return advanced_amount(standard, grid.advanced_bonus_percent) if rate == ADVANCED else standard
 
 
 def domain_total(member_amounts) -> Decimal:
@@ -100,6 +113,42 @@ def usage_amount(total: Decimal, seed: Decimal) -> Decimal:
     if seed < 0 or seed > total:
         raise ValueError("L'amorçage doit être compris entre 0 et le soutien financier total du domaine.")
     return (total - seed).quantize(CENT)
+
+
+def seed_parts(seed, amounts) -> list[Decimal]:
+    """Annex 2 §2 and annex 3 §2: the seed the ARS decides for a GHT domain, split between the candidate members'
+    shares pro rata of their flat amounts, so that each member refunds its own part when it misses the
+    prerequisites (« il remboursera les montants perçus au titre de l'amorçage ») and its usage funding is its
+    amount minus its part (« montant de l'amorçage soustrait »).
+
+    Cents by the largest remainder: every part is rounded down to the cent, the cents left go one each to the
+    largest remainders (ties: the earlier share), so the parts sum exactly to `seed` and none exceeds its amount.
+    ValueError when the seed is negative or above the sum of the amounts."""
+    seed = Decimal(seed).quantize(CENT)
+    amounts = [Decimal(a).quantize(CENT) for a in amounts]
+    if seed < 0 or seed > sum(amounts, Decimal("0.00")) or any(a < 0 for a in amounts):
+        raise ValueError("L'amorçage doit être compris entre 0 et la somme des montants des établissements candidats.")
+    return pro_rata(seed, amounts)
+
+
+def pro_rata(amount, weights) -> list[Decimal]:
+    """`amount` (euros, ≥ 0) split pro rata of `weights` (≥ 0) to the cent by the largest remainder: the parts sum
+    exactly to `amount`; ties go to the earlier weight. All weights zero: split evenly. Used for the seed parts
+    (`seed_parts`) and for a member's part of a seed paid (annex 2 §2 refund)."""
+    amount = Decimal(amount).quantize(CENT)
+    weights = [Decimal(w) for w in weights]
+    if not weights or amount == 0:
+        return [Decimal("0.00") for _ in weights]
+    if sum(weights) == 0:
+        weights = [Decimal(1) for _ in weights]
+    cents, total = int(amount * 100), sum(weights)
+    exact = [w * cents / total for w in weights]  # in cents
+    floors = [int(e) for e in exact]  # non-negative: int() rounds down
+    left = cents - sum(floors)
+    order = sorted(range(len(weights)), key=lambda i: (-(exact[i] - floors[i]), i))
+    for i in order[:left]:
+        floors[i] += 1
+    return [(Decimal(c) / 100).quantize(CENT) for c in floors]
 
 
 def seed_amount_errors(seed, total: Decimal) -> list[str]:
@@ -119,28 +168,6 @@ def seed_amount_errors(seed, total: Decimal) -> list[str]:
     return []
 
 
-# --- Sane dates (forms and API) -------------------------------------------------------------------------------------
-
-SANE_YEARS = (2000, 2100)  # a programme date outside these years is a typing error (year 1, 9999), not a plan
-
-
-def sane_date_error(day: datetime.date | None) -> str | None:
-    """A date typed in a form or the API (target deadline, review, forecast) outside 2000–2100: its French error;
-    the programme's own bounds (§5.3.1 usage-target window) are checked by the services."""
-    if day is None or SANE_YEARS[0] <= day.year <= SANE_YEARS[1]:
-        return None
-    return f"Date invraisemblable ({day:%d/%m/%Y}) : saisissez une date entre {SANE_YEARS[0]} et {SANE_YEARS[1]}."
-
-
-def validate_sane_date(day) -> None:
-    """Django / DRF validator of `sane_date_error` (a field error, never a 500)."""
-    from django.core.exceptions import ValidationError
-
-    error = sane_date_error(day)
-    if error:
-        raise ValidationError(error, code="date_out_of_range")
-
-
 # --- Input of a dossier's domains -----------------------------------------------------------------------------------
 
 
@@ -155,11 +182,16 @@ class DomainInput:
     vendors: list = field(default_factory=list)
 
 
-def domain_input_errors(domains: list[DomainInput], *, today: datetime.date, targets_window=None) -> dict[str, list[str]]:
+def domain_input_errors(
+    domains: list[DomainInput], *, today: datetime.date, targets_window=None, advanced_domains=frozenset()
+) -> dict[str, list[str]]:
     """Every problem with the domains of a dossier, by domain code ("__all__" for the whole), in French.
 
     `targets_window`: the programme's usage-target window (`indicators.windows.Window`, §5.3.1 « avant le 1er
-    janvier 2023 » for HOP'EN): a target deadline after its last day is refused, with the date and the section."""
+    janvier 2023 » for HOP'EN): a target deadline after its last day is refused, with the date and the section.
+    `advanced_domains`: the domains for which the programme has an advanced rate (annex 3 §3 for HOP'EN: D1, D6 —
+    `Programme.advanced_rate_indicators`)."""
+    advanced = frozenset(advanced_domains)
     errors: dict[str, list[str]] = {}
 
     def add(key, message):
@@ -176,8 +208,9 @@ def domain_input_errors(domains: list[DomainInput], *, today: datetime.date, tar
             continue
         if domain.rate not in (STANDARD, ADVANCED):
             add(domain.code, f"{domain.code} : forfait inconnu « {domain.rate} » (standard ou avancé).")
-        elif domain.rate == ADVANCED and domain.code not in ADVANCED_RATE_DOMAINS:
-            add(domain.code, f"{domain.code} : le forfait avancé n'existe que pour D1 et D6 (annexe 3 §3).")
+        elif domain.rate == ADVANCED and domain.code not in advanced:
+            which = ", ".join(sorted(advanced)) or "aucun domaine"
+            add(domain.code, f"{domain.code} : le programme ne prévoit de forfait avancé que pour {which} (annexe 3 §3).")
         if domain.target_deadline is None:
             add(domain.code, f"{domain.code} : indiquez l'échéance d'atteinte des cibles d'usage.")
         elif sane_date_error(domain.target_deadline):

@@ -21,6 +21,7 @@ from django.utils import timezone
 from funding import calendar
 from funding.eligibility.rules import Effect
 from hopen import permissions
+from hopen.audit_display import present
 from hopen.models import AuditRecord, Establishment
 from indicators import windows
 from indicators.models import CatalogueVersion
@@ -31,6 +32,7 @@ from .rules import (
     recandidacy_allowed_from,
     recandidacy_message,
     review_deadline,
+    target_deadline_passed,
 )
 from .states import OPEN_FOR_DECISION, allowed_domain_actions, allowed_dossier_actions
 
@@ -42,24 +44,6 @@ SEED_PAYABLE_STATUSES = {
 # Transitions of the state machine no user triggers from a page: the services and the deadline jobs do.
 AUTOMATIC_ACTIONS = {"decide", "refuse_for_silence", "complete"}
 HISTORY_LIMIT = 200
-ACTION_LABELS = {
-    "dossier.create": "Dossier créé",
-    "dossier.update": "Dossier modifié",
-    "dossier.initialise": "Dossier initialisé par l'ARS",
-    "dossier.transmit": "Dossier transmis à l'ARS",
-    "dossier.start_review": "Instruction ouverte",
-    "dossier.decide": "Décision de l'ARS",
-    "dossier.refuse_for_silence": "Refus implicite (silence de l'ARS)",
-    "dossier.complete": "Dossier soldé",
-    "dossier.close": "Dossier clôturé",
-    "dossier_domain.select": "Domaine sélectionné",
-    "dossier_domain.refuse": "Domaine refusé",
-    "dossier_domain.seed_payment": "Amorçage versé",
-    "dossier_domain.reach_targets": "Cibles atteintes",
-    "dossier_domain.notify_usage": "Financement à l'usage notifié",
-    "dossier_domain.usage_payment": "Financement à l'usage versé",
-    "dossier_domain.admit_without_ami": "Domaine admis sans présélection AMI",
-}
 
 
 # --- The list ------------------------------------------------------------------------------------------------------
@@ -110,7 +94,7 @@ def dossier_total(dossier) -> Decimal:
 def _detail_queryset(user):
     shares = DossierDomainShare.objects.select_related("establishment").order_by("establishment__name")
     domains = (
-        DossierDomain.objects.select_related("decided_by", "usage_notified_by")
+        DossierDomain.objects.select_related("decided_by", "usage_notified_by", "admitted_without_ami_by")
         .prefetch_related(Prefetch("shares", queryset=shares), "vendors")
         .order_by("domain_code")
     )
@@ -283,6 +267,8 @@ def domain_actions(abilities: Abilities, dossier, domain) -> list[str]:
         "pay_usage": abilities.manage,
     }
     actions = [a for a in allowed_domain_actions(domain.status, dossier.status) if allowed.get(a)]
+    if dossier.is_ght_dossier:  # annex 2 §2: per member share (`share_page`), not for the domain as a whole
+        actions = [a for a in actions if a not in ("reach_targets", "notify_usage", "pay_usage")]
     if (
         abilities.manage and dossier.status == DossierStatus.IN_PROGRESS and domain.status in SEED_PAYABLE_STATUSES
         and domain.seed_amount > 0 and domain.seed_paid_at is None
@@ -303,7 +289,10 @@ class DomainLine:
     # The money gates (`funding.dossiers.gates`) of the actions offered: {action: "reason ; reason"} when refused.
     blocked: dict = field(default_factory=dict)
     seed_refusals: list = field(default_factory=list)  # what a seed at the selection would meet (§5.3.1, §5.1)
-    select_locked: str = ""  # why the selection itself is refused (annex 4 §1: « en instruction »)
+    select_locked: str = ""  # why the selection itself is refused (annex 4 §1: « en instruction »; §5.3.2 AMI)
+    admissible_without_ami: bool = False  # the region's ARS may admit it without AMI pre-selection (§5.3.2)
+    target_overdue: bool = False  # selected, targets not reached, deadline past (annex 4 §3)
+    share_lines: list = field(default_factory=list)  # a GHT domain's members (`share_page.ShareLine`, annex 2 §2)
 
     @property
     def usage_amount(self):
@@ -367,36 +356,38 @@ def filing_state(programme, *, today=None) -> FilingState:
 
 
 def _history(dossier) -> list:
+    """The dossier's, its domains' and its shares' audit records, read as the audit trail reads them."""
     domain_ids = [str(d.pk) for d in dossier.domains.all()]
+    share_ids = [str(s.pk) for d in dossier.domains.all() for s in d.shares.all()]
     records = list(
         AuditRecord.objects.filter(
             Q(object_type="funding.dossier", object_id=str(dossier.pk))
             | Q(object_type="funding.dossierdomain", object_id__in=domain_ids)
-        ).order_by("-id")[:HISTORY_LIMIT]
+            | Q(object_type="funding.dossierdomainshare", object_id__in=share_ids)
+        ).select_related("actor").order_by("-id")[:HISTORY_LIMIT]
     )
-    for record in records:
-        record.action_label = ACTION_LABELS.get(record.action, record.action)
-    return records
+    return present(records)
 
 
 def _apply_gates(dossier, members, lines, today) -> None:
     """The page asks the services' gates through the same selector: a refused action is shown disabled with its
     reasons (the selection stays possible without seed when only the seed is refused)."""
     from .gate_facts import dossier_gates
+    from .gates import locks_selection
 
     gated = dossier_gates(dossier, members, {line.domain: line.actions for line in lines}, today=today)
     for line in lines:
         for action, refusals in gated.get(line.domain.domain_code, {}).items():
             if action == "select":
-                line.select_locked = " ".join(r.message for r in refusals if r.code == "dossier_not_under_review")
-                line.seed_refusals = [r for r in refusals if r.code != "dossier_not_under_review"]
+                line.select_locked = " ".join(f"{r.message} ({r.section})" for r in refusals if locks_selection(r))
+                line.seed_refusals = [r for r in refusals if not locks_selection(r)]
             elif refusals:
                 line.blocked[action] = " ; ".join(f"{r.message} ({r.section})" for r in refusals)
 
 
 def dossier_page(user, dossier, *, today=None) -> DossierPage:
     """Everything the dossier's page shows, for `user` (the dossier comes from `dossier_for_reading`)."""
-    from .gate_facts import transmission_vendor_refusals
+    from .gate_facts import transmission_refusals
 
     today = today or timezone.localdate()
     members = members_of(dossier)
@@ -410,6 +401,10 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
     lines = []
     for domain in domains:
         line = DomainLine(domain=domain, actions=domain_actions(abilities, dossier, domain))
+        line.target_overdue = dossier.status != DossierStatus.CLOSED and target_deadline_passed(
+            selected=domain.status == DomainStatus.SELECTED, target_deadline=domain.target_deadline,
+            targets_reached_at=domain.targets_reached_at, today=today,
+        )
         if verdicts is not None and domain.status == DomainStatus.PENDING:
             line.verdicts = [(m, verdicts[m.pk][domain.domain_code]) for m in members]
         if domain.status == DomainStatus.REFUSED and domain.decided_at and recandidacy is not None:
@@ -418,6 +413,17 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
             )
         lines.append(line)
     _apply_gates(dossier, members, lines, today)
+    from .share_page import share_lines
+
+    by_domain = share_lines(abilities, dossier, members, domains, today=today)
+    for line in lines:
+        line.share_lines = by_domain.get(line.domain.pk, [])
+    if abilities.manage and dossier.status in EDITABLE_STATUSES:  # §5.3.2: admitted before the transmission
+        from .gate_facts import admissible_without_ami
+
+        admissible = admissible_without_ami(dossier, members, domains, today=today)
+        for line in lines:
+            line.admissible_without_ami = line.domain.domain_code in admissible
     blocks = []
     if dossier.status in EDITABLE_STATUSES and members and domains:
         blocks = recandidacy_blocks(
@@ -449,7 +455,7 @@ def dossier_page(user, dossier, *, today=None) -> DossierPage:
         history=_history(dossier),
         letters=list(dossier.letters.all()),
         filing=filing_state(dossier.programme, today=today) if dossier.status in EDITABLE_STATUSES else None,
-        transmit_refusals=transmission_vendor_refusals(domains) if "transmit" in actions else [],
+        transmit_refusals=transmission_refusals(dossier, members, domains) if "transmit" in actions else [],
     )
 
 

@@ -108,3 +108,50 @@ def dossier_status_after_decisions(domain_statuses) -> str | None:
     if not statuses or S.PENDING in statuses:
         return None
     return D.REFUSED if all(s == S.REFUSED for s in statuses) else D.IN_PROGRESS
+
+
+# --- A GHT member's share of a selected domain (annex 2 §2) ----------------------------------------------------------
+
+# action: (share stage required, share stage after) — `funding.dossiers.models.ShareStage` values. The domain's
+# status follows its shares (`domain_status_of_shares`): the least advanced share sets it.
+SHARE_TRANSITIONS = {
+    "reach_targets": ("waiting", "targets_reached"),
+    "notify_usage": ("targets_reached", "usage_notified"),
+    "pay_usage": ("usage_notified", "paid"),
+}
+SHARE_STAGE_ORDER = ("waiting", "targets_reached", "usage_notified", "paid")
+DOMAIN_STATUS_OF_STAGE = {
+    "waiting": S.SELECTED, "targets_reached": S.TARGETS_REACHED, "usage_notified": S.USAGE_NOTIFIED, "paid": S.PAID,
+}
+STAGE_LABELS = {
+    "waiting": "cibles non constatées", "targets_reached": "cibles atteintes", "usage_notified": "usage notifié",
+    "paid": "versé",
+}
+# A share moves while its domain is selected and not yet paid as a whole.
+SHARE_DOMAIN_STATUSES = {S.SELECTED, S.TARGETS_REACHED, S.USAGE_NOTIFIED}
+
+
+def allowed_share_actions(stage: str, domain_status: str, dossier_status: str) -> list[str]:
+    if dossier_status != D.IN_PROGRESS or domain_status not in SHARE_DOMAIN_STATUSES:
+        return []
+    return [action for action, (source, _) in SHARE_TRANSITIONS.items() if source == stage]
+
+
+def require_share_transition(stage: str, domain_status: str, dossier_status: str, action: str, member: str) -> str:
+    """The stage of a member's share after `action` (annex 2 §2: targets, usage notified, usage paid per member);
+    TransitionRefused (409) naming the member otherwise."""
+    source, target = SHARE_TRANSITIONS[action]
+    if dossier_status != D.IN_PROGRESS:
+        raise TransitionRefused(f"{_impossible(action)} : le dossier est « {DossierStatus(dossier_status).label} ».")
+    if domain_status not in SHARE_DOMAIN_STATUSES:
+        raise TransitionRefused(f"{_impossible(action)} : le domaine est « {DomainStatus(domain_status).label} ».")
+    if stage != source:
+        raise TransitionRefused(f"{_impossible(action)} pour {member} : sa part en est à « {STAGE_LABELS[stage]} ».")
+    return target
+
+
+def domain_status_of_shares(stages) -> str:
+    """The domain's status from its shares' stages (annex 2 §2): « usage notifié » when every share is notified,
+    « versé » when every share is paid — the least advanced share sets it."""
+    stages = list(stages) or ["waiting"]
+    return DOMAIN_STATUS_OF_STAGE[min(stages, key=SHARE_STAGE_ORDER.index)]

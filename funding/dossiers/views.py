@@ -17,11 +17,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from funding.eligibility.models import SoftwareVendor
 from hopen import permissions
+from hopen.confirmation import PENDING, confirm_or_run
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import Region
 
 from . import selectors, services
-from .forms import CloseForm, DossierCreateForm, DossierFilterForm, RefuseForm, SelectForm
+from . import confirmations
+from .forms import AdmitWithoutAmiForm, CloseForm, DossierCreateForm, DossierFilterForm, RefuseForm, SelectForm
+from .models import ClosureKind, RefusalKind
+from .rules import to_amount
+from .share_page import SHARE_ACTIONS, share_modal_code
 from .states import TransitionRefused
 
 PAGE_SIZE = 25
@@ -38,7 +43,16 @@ DOMAIN_BUTTONS = {
     "notify_usage": (services.domain_notify_usage, "Financement à l'usage du domaine {code} notifié : le courrier est en préparation."),
     "pay_usage": (services.domain_record_usage_payment, "Versement du financement à l'usage du domaine {code} enregistré."),
 }
-KNOWN_ACTIONS = {*DOSSIER_BUTTONS, *DOMAIN_BUTTONS, "select", "refuse", "close"}
+FORMS = {  # the actions whose values are typed: (form, prefix of its fields)
+    "select": (SelectForm, "select-{code}"),
+    "refuse": (RefuseForm, "refuse-{code}"),
+    "admit_without_ami": (AdmitWithoutAmiForm, "admit-{code}"),
+    "close": (CloseForm, "close"),
+}
+KNOWN_ACTIONS = {*DOSSIER_BUTTONS, *DOMAIN_BUTTONS, *FORMS}
+# Irreversible or money actions (issue 12): asked for confirmation in a modal; opening the instruction and the
+# initialisation are neither.
+CONFIRMED_ACTIONS = {"transmit", *DOMAIN_BUTTONS, *FORMS}
 
 
 # --- The list ------------------------------------------------------------------------------------------------------
@@ -98,8 +112,11 @@ def dossier_create(request):
     is_support = ght is not None and ght.support_id == establishment.pk
     ght_members = list(ght.members.order_by("name")) if is_support else []
     vendors = list(SoftwareVendor.objects.order_by("name"))
-    form = DossierCreateForm(request.POST or None, establishment=establishment, ght_members=ght_members, vendors=vendors)
     programme = request.programme
+    form = DossierCreateForm(
+        request.POST or None, establishment=establishment, ght_members=ght_members, vendors=vendors,
+        advanced_rate_indicators=programme.advanced_rate_indicators,
+    )
     filing = selectors.filing_state(programme)  # §5.3.2: the window shown before any typing
     error, status = None, 200
     if request.method == "POST" and form.is_valid():
@@ -140,45 +157,82 @@ def _domain_of(dossier, code):
     return domain
 
 
-def _perform(request, dossier, forms):
-    """Run the posted action. Returns (success message, anchor) or raises ApplicationError / PermissionRefused;
-    None when a form does not parse (its errors are in `forms`)."""
+class _Confirm:
+    """A POST that passed its dry run and waits for the modal's confirmation (`hopen.confirmation`)."""
+
+    def __init__(self, action, code="", confirmation=None):
+        self.modal_id, self.confirmation = confirmations.modal_id(action, code), confirmation
+
+
+def _run(request, write, done, pending):
+    """`done` after the confirmed write; `pending()` (a `_Confirm`) after the dry run of an unconfirmed POST."""
+    return pending() if confirm_or_run(request, write) is PENDING else done
+
+
+def _perform(request, dossier, forms, party):
+    """Run the posted action. Returns (success message, anchor), a `_Confirm` when the confirmation is still to be
+    given, or raises ApplicationError / PermissionRefused; None when a form does not parse (its errors in `forms`)."""
     action = request.POST.get("action", "")
     user = request.user
     if action in DOSSIER_BUTTONS:
         service, message = DOSSIER_BUTTONS[action]
-        service(dossier=dossier, by=user)
-        return message, "etat"
+        if action not in CONFIRMED_ACTIONS:
+            service(dossier=dossier, by=user)
+            return message, "etat"
+        return _run(request, lambda: service(dossier=dossier, by=user), (message, "etat"), lambda: _Confirm(action))
+    domain = _domain_of(dossier, request.POST.get("domain")) if action != "close" else None
+    code = domain.domain_code if domain is not None else ""
+    anchor = f"domaine-{code}"
     if action in DOMAIN_BUTTONS:
-        domain = _domain_of(dossier, request.POST.get("domain"))
         service, message = DOMAIN_BUTTONS[action]
-        service(domain=domain, by=user)
-        return message.format(code=domain.domain_code), f"domaine-{domain.domain_code}"
+        # a GHT member's share (annex 2 §2, `share_page`): the member posted, its own modal
+        member = (request.POST.get("member") or "").strip() if action in SHARE_ACTIONS else ""
+        extra = {"establishment": member} if member else {}
+        return _run(
+            request, lambda: service(domain=domain, by=user, **extra), (message.format(code=code), anchor),
+            lambda: _Confirm(action, share_modal_code(code, member) if member else code),
+        )
+    form_class, prefix = FORMS[action]
+    form = forms[(action, code)] = form_class(request.POST, prefix=prefix.format(code=code))
+    if not form.is_valid():
+        return None
+    data = form.cleaned_data
     if action == "select":
-        domain = _domain_of(dossier, request.POST.get("domain"))
-        form = forms[("select", domain.domain_code)] = SelectForm(request.POST, prefix=f"select-{domain.domain_code}")
-        if not form.is_valid():
-            return None
-        services.domain_select(
-            domain=domain, seed_amount=(form.cleaned_data["seed_amount"] or "0").strip() or "0",
-            reason=form.cleaned_data["reason"], by=user,
+        seed = (data["seed_amount"] or "0").strip() or "0"
+        return _run(
+            request, lambda: services.domain_select(domain=domain, seed_amount=seed, reason=data["reason"], by=user),
+            (f"Domaine {code} sélectionné.", anchor),
+            lambda: _Confirm(action, code, confirmations.for_input(
+                action, dossier, party, domain=domain, seed=to_amount(seed), reason=data["reason"].strip(),
+            )),
         )
-        return f"Domaine {domain.domain_code} sélectionné.", f"domaine-{domain.domain_code}"
     if action == "refuse":
-        domain = _domain_of(dossier, request.POST.get("domain"))
-        form = forms[("refuse", domain.domain_code)] = RefuseForm(request.POST, prefix=f"refuse-{domain.domain_code}")
-        if not form.is_valid():
-            return None
-        services.domain_refuse(
-            domain=domain, reason=form.cleaned_data["reason"], refusal_kind=form.cleaned_data["refusal_kind"], by=user
+        kind = data["refusal_kind"]
+        return _run(
+            request,
+            lambda: services.domain_refuse(domain=domain, reason=data["reason"], refusal_kind=kind, by=user),
+            (f"Domaine {code} refusé : l'établissement est notifié du motif.", anchor),
+            lambda: _Confirm(action, code, confirmations.for_input(
+                action, dossier, party, domain=domain, reason=data["reason"].strip(), kind=RefusalKind(kind).label,
+            )),
         )
-        return f"Domaine {domain.domain_code} refusé : l'établissement est notifié du motif.", f"domaine-{domain.domain_code}"
+    if action == "admit_without_ami":
+        return _run(
+            request, lambda: services.domain_admit_without_ami(domain=domain, reason=data["reason"], by=user),
+            (f"Domaine {code} admis sans présélection AMI : l'établissement est notifié.", anchor),
+            lambda: _Confirm(action, code, confirmations.for_input(
+                action, dossier, party, domain=domain, reason=data["reason"].strip(),
+            )),
+        )
     if action == "close":
-        form = forms[("close", "")] = CloseForm(request.POST, prefix="close")
-        if not form.is_valid():
-            return None
-        services.dossier_close(dossier=dossier, kind=form.cleaned_data["kind"], reason=form.cleaned_data["reason"], by=user)
-        return "Dossier clôturé.", "etat"
+        kind = data["kind"]
+        return _run(
+            request, lambda: services.dossier_close(dossier=dossier, kind=kind, reason=data["reason"], by=user),
+            ("Dossier clôturé.", "etat"),
+            lambda: _Confirm(action, "", confirmations.for_input(
+                action, dossier, party, reason=data["reason"].strip(), kind=ClosureKind(kind).label,
+            )),
+        )
     raise AssertionError(action)  # pragma: no cover - the view checks KNOWN_ACTIONS first
 
 
@@ -186,15 +240,16 @@ def _perform(request, dossier, forms):
 @require_http_methods(["GET", "POST"])
 def dossier_detail(request, reference):
     """The dossier: its state, domains with their states and amounts, eligibility (§5.3.1), candidates, vendors,
-    letters and history, and the forms of the actions the user may take."""
+    letters and history, and the forms of the actions the user may take — each irreversible or money action asking
+    its confirmation (`hopen.confirmation`)."""
     dossier = selectors.dossier_for_reading(request.user, reference)
-    forms, error, error_key, status, reasons = {}, None, None, 200, []
+    forms, error, error_key, status, reasons, confirming = {}, None, None, 200, [], None
     if request.method == "POST":
         action = request.POST.get("action", "")
         if action not in KNOWN_ACTIONS:
             return HttpResponseBadRequest("Action inconnue.")
         try:
-            done = _perform(request, dossier, forms)
+            done = _perform(request, dossier, forms, confirmations.party_of(dossier, selectors.members_of(dossier)))
         except PermissionRefused as exc:
             raise PermissionDenied(exc.message) from exc
         except TransitionRefused as exc:
@@ -202,20 +257,28 @@ def dossier_detail(request, reference):
         except ApplicationError as exc:
             error, status, reasons = exc.message, 400, exc.extra.get("reasons") or []
         else:
-            if done is not None:
+            if isinstance(done, _Confirm):
+                confirming = done
+            elif done is not None:
                 message, anchor = done
                 messages.success(request, message)
                 return redirect(f"{reverse('funding:dossier_detail', args=[dossier.reference])}#{anchor}")
-            error, status = "Corrigez le formulaire.", 400
+            else:
+                error, status = "Corrigez le formulaire.", 400
         error_key = (action, (request.POST.get("domain") or "").upper()) if action != "close" else ("close", "")
+        if error is None:
+            error_key = None
         dossier = selectors.dossier_for_reading(request.user, reference)
     page = selectors.dossier_page(request.user, dossier)
+    party = confirmations.party_of(page.dossier, page.members)
+    confirmations.attach(page, party)
     for line in page.lines:
         code = line.domain.domain_code
-        line.select_form = forms.get(("select", code)) or SelectForm(prefix=f"select-{code}") if "select" in line.actions else None
-        line.refuse_form = forms.get(("refuse", code)) or RefuseForm(prefix=f"refuse-{code}") if "refuse" in line.actions else None
+        line.select_form = _form(forms, "select", code) if "select" in line.actions else None
+        line.refuse_form = _form(forms, "refuse", code) if "refuse" in line.actions else None
+        line.admit_form = _form(forms, "admit_without_ami", code) if line.admissible_without_ami else None
         line.error = error if error_key and error_key[1] == code else None
-    close_form = forms.get(("close", "")) or CloseForm(prefix="close") if "close" in page.actions else None
+    close_form = _form(forms, "close", "") if "close" in page.actions else None
     context = {
         "page": page,
         "dossier": page.dossier,
@@ -224,5 +287,13 @@ def dossier_detail(request, reference):
         "error_reasons": [r for r in reasons if isinstance(r, dict)],
         "error_is_dossier": bool(error_key) and error_key[1] == "",
         "establishment": page.dossier.establishment,
+        "confirming": confirming.modal_id if confirming else "",
+        "confirmation": confirming.confirmation if confirming else None,
     }
     return render(request, "funding/dossiers/detail.html", context, status=status)
+
+
+def _form(forms, action, code):
+    """The bound form of the POST (kept with its input and errors), else an empty one."""
+    form_class, prefix = FORMS[action]
+    return forms.get((action, code)) or form_class(prefix=prefix.format(code=code))

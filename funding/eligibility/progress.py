@@ -86,3 +86,21 @@ def domain_targets_reached(
         for pk in ids
         for code, indicators in by_group.items()
     }
+
+
+def indicators_reached(establishment_ids, indicator_codes, *, programme=None, catalogue=None) -> dict[tuple[int, str], bool]:
+    """{(establishment id, indicator code): True when the latest declared value of that indicator reaches its target}
+    — « non applicable » or no value is not reached. Used for the advanced rate (annex 3 §3: the structured-format
+    indicator, D1.3 / D6.1 for HOP'EN). 1 query with `catalogue` given."""
+    ids = _ids(establishment_ids)
+    codes = list(dict.fromkeys(str(code) for code in indicator_codes if code))
+    if not ids or not codes:
+        return {}
+    catalogue = _catalogue(programme, catalogue)
+    indicators = [i for i in catalogue.indicators.all() if i.code in codes]
+    values = latest_declared_values(ids, [i.pk for i in indicators], attainment_only=True) if indicators else {}
+    return {
+        (pk, indicator.code): attainment_of(indicator, values.get((pk, indicator.pk))) == Attainment.REACHED
+        for pk in ids
+        for indicator in indicators
+    }

@@ -133,10 +133,14 @@ def test_dgos_redeploys_from_the_page(client, tenants, undelegated_a, undelegate
     )
     assert refused.status_code == 200
     assert escape("Crédits d'amorçage insuffisants dans l'enveloppe Bretagne") in refused.content.decode()
-    done = client.post(
-        "/enveloppes/redeploiement/",
-        {"from_region": "53", "to_region": "32", "pot": "seed", "amount": "20 000,50", "reason": "Besoin en Hauts-de-France"},
-    )
+    movement = {"from_region": "53", "to_region": "32", "pot": "seed", "amount": "20 000,50", "reason": "Besoin en Hauts-de-France"}
+    # Issue 12: the modal restates the amount and both regions; nothing is written before « Confirmer ».
+    asked = client.post("/enveloppes/redeploiement/", movement)
+    html = asked.content.decode()
+    assert asked.status_code == 200 and 'id="confirmation-redeploiement"' in html and "fr-modal--opened" in html
+    assert "20\u00a0000,50\u00a0€" in html and "Bretagne → Hauts-de-France" in html
+    assert not LedgerEntry.objects.filter(kind__startswith="redeployment").exists()
+    done = client.post("/enveloppes/redeploiement/", {**movement, "confirmed": "1"})
     assert done.status_code == 302 and done.url == "/enveloppes/"
     given = LedgerEntry.objects.get(kind="redeployment_out")
     received = LedgerEntry.objects.get(kind="redeployment_in")

@@ -1,12 +1,12 @@
 """Annex 3 §2–3: categories and flat amounts per domain, from the grid fixture (fixtures/hopen_amount_grid.json)."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from hypothesis import given, settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from funding.rules import Band, Category, amount_for, category_of, ght_amount
+from funding.rules import Band, Category, advanced_amount, amount_for, category_of, ght_amount
 from funding.selectors import estimate
 
 # Annex 3 §3, in k€: (category A, B, C, D) min–max per domain and rate.
@@ -72,14 +72,27 @@ def test_annex_3_cap_at_and_above_one_million(key, value):
     assert amount_for(Decimal(value), CATEGORIES, bands(key)) == Decimal(ANNEX_3[key][3][1] * 1000)
 
 
-@pytest.mark.parametrize("index", range(4))
-@pytest.mark.parametrize("domain", ["D1", "D6"])
-def test_annex_3_advanced_rate_is_standard_plus_20_percent(domain, index):
-    for value in (BOUNDS[index], (BOUNDS[index] + BOUNDS[index + 1]) // 3):
-        standard = amount_for(Decimal(value), CATEGORIES, bands((domain, "standard")))
-        advanced = amount_for(Decimal(value), CATEGORIES, bands((domain, "advanced")))
-        # The annex's advanced bands are exactly 1.2 × the standard ones; only the cent rounding may differ.
-        assert abs(advanced - standard * Decimal("1.2")) <= Decimal("0.01")
+def test_annex_3_advanced_rate_is_exactly_1_2_times_the_standard_amount_rounded_once(grid):
+    """Annex 3 §3: « Un forfait avancé qui intègre un bonus de +20 % du forfait standard » — at every point, the
+    advanced amount is the standard amount × 1.2 rounded half-up once (the separate advanced bands drifted by 0,01 €
+    at about 29 % of points)."""
+    assert grid.advanced_bonus_percent == Decimal("20")
+    assert grid.advanced_indicators == {"D1": "D1.3", "D6": "D6.1"}
+    drifted = 0
+    for step in range(0, 1_000_001, 997):
+        value = Decimal(step) + Decimal("0.37")
+        result = estimate(value, grid)
+        for domain in ("D1", "D6"):
+            standard, advanced = result.domains[domain]["standard"], result.domains[domain]["advanced"]
+            assert advanced == (standard * Decimal("1.2")).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+            drifted += advanced != amount_for(value, CATEGORIES, bands((domain, "advanced")))
+    assert drifted > 0  # the old computation from the advanced bands gave other cents at some points
+
+
+def test_advanced_amount_rounds_half_up_once():
+    assert advanced_amount(Decimal("40002.86"), Decimal("20")) == Decimal("48003.43")  # 48 003,432
+    assert advanced_amount(Decimal("100000.04"), Decimal("20")) == Decimal("120000.05")  # 120 000,048
+    assert advanced_amount(Decimal("100000.00"), Decimal("0")) == Decimal("100000.00")
 
 
 def test_estimate_of_615000_combined_activity(grid):

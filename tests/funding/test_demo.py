@@ -79,7 +79,7 @@ def test_seed_writes_the_region_scenario_through_the_services_once(demo_world):
 
     references = seed_demo_dossiers(skipped=skipped, generate_letters=False)
 
-    assert len(references) == 3
+    assert len(references) == 3, skipped
     assert [r.split("-", 2)[:2] for r in references] == [["HOPEN", "32"], ["HOPEN", "32"], ["DEMO2026", "32"]]
     assert any("Bretagne" in reason and "open_envelopes" in reason for reason in skipped)
     own, private, ght = (Dossier.objects.get(reference=r) for r in references)
@@ -119,6 +119,29 @@ def test_seed_writes_the_region_scenario_through_the_services_once(demo_world):
     assert seed_demo_dossiers(skipped=skipped_again, generate_letters=False) == []
     assert _counts() == before
     assert any("Hauts-de-France" in reason and "déjà présents" in reason for reason in skipped_again)
+
+
+def test_one_demo_dossier_shows_a_refused_money_gate_with_its_reason_and_the_others_respect_every_gate(client, demo_world):
+    """Issue 12: the GHT dossier's member lacks the Hôpital numérique prerequisites (§5.3.1 note 3) — its page lists
+    the seed refused at the selection with the cited reason; every movement of the other demo dossiers passes its
+    gate re-evaluated today (§5.3.1, §5.3.2: eligibility, AMI pre-selection)."""
+    from funding.dossiers import gates
+    from funding.dossiers.gate_facts import domain_facts
+
+    t = demo_world
+    own, private, ght = (Dossier.objects.get(reference=r) for r in seed_demo_dossiers(generate_letters=False))
+    client.force_login(t.ars)
+    page = client.get(f"/dossiers/{ght.reference}/").content.decode()
+    code = ght.domains.order_by("domain_code").first().domain_code
+    refusals = page.split(f'data-testid="seed-refusals-{code}"', 1)[1].split("</div>", 1)[0]
+    assert 'data-code="not_fundable:hn_prerequisites_not_reached"' in refusals and "Hôpital numérique" in refusals
+    assert "(5.3.1" in refusals
+    for dossier in (own, private):
+        facts = domain_facts(dossier)
+        for domain in dossier.domains.exclude(status=DomainStatus.REFUSED):
+            assert gates.selection_ami_refusals(facts[domain.pk]) == [], domain
+            assert gates.seed_payment_gate(facts[domain.pk]) == [], domain
+            assert gates.usage_payment_gate(facts[domain.pk]) == [], domain
 
 
 def test_dashboard_and_ledger_figures_are_not_empty_and_letters_are_generated(demo_world):

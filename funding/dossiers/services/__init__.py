@@ -24,8 +24,11 @@ Decisions documented here:
   of the dossier. A GHT dossier is filed by the support establishment, so it counts as validated by it.
 - Seed funding (annex 2 §2, §5.1) is derogatory when a candidate establishment has not reached the HOP'EN
   prerequisites; it then needs the Hôpital numérique prerequisites and the derogatory deadline not passed.
-- For a GHT dossier the domain's targets are reached when every candidate member has reached the prerequisites
-  and the domain's targets; the usage funding is then notified once, to the support establishment (annex 3 §2).
+- For a GHT dossier the usage funding moves per member share (`shares`; annex 2 §2 « le soutien financier
+  intervient à chaque atteinte des cibles d'usage par un établissement partie »): each member's targets reached,
+  usage funding (its amount − its part of the seed, split at the selection by `rules.seed_parts`) notified and
+  paid, gated on that member's facts only; the domain-level services then need the member (`establishment`). The
+  domain's status follows its shares; the money is still delegated to the support establishment (annex 3 §2).
 - The usage funding is paid after the seed funding of the same domain, when there is one (annex 2 §2: « aucun
   versement intermédiaire entre l'amorçage éventuel et l'atteinte des cibles »).
 - Money gates (`funding.dossiers.gates`, facts from `funding.dossiers.gate_facts`): the selection with its seed,

@@ -28,6 +28,7 @@ from .common import (
     _now,
     _require_region_money,
 )
+from .shares import assign_seed_parts
 
 
 # --- Decisions per domain (annex 4 §1, annex 2 §2) -------------------------------------------------------------------
@@ -82,6 +83,7 @@ def domain_select(*, domain, seed_amount, by, reason="", now=None) -> DossierDom
     domain.decision_reason, domain.refusal_kind = (reason or "").strip(), ""
     domain.decided_by, domain.decided_at = by, now
     domain.save()
+    assign_seed_parts(domain)  # annex 2 §2: each member's part of the seed, refunded by it if it misses the prerequisites
     if seed > 0:
         _envelopes().seed_commit(
             dossier_domain=domain, amount=seed, is_derogatory=derogatory, by=by, on=timezone.localdate(now)

@@ -18,7 +18,7 @@ from hopen.models import Establishment
 from indicators import windows
 
 from .. import gates
-from ..gate_facts import ami_preselections
+from ..gate_facts import advanced_rate_refusals, ami_preselections
 from ..models import Dossier, DossierDomain, DossierDomainShare, DossierMember, DossierStatus
 from ..rules import (
     domain_input_errors,
@@ -117,7 +117,10 @@ def _shares(members, domains, programme) -> dict:
 def _check_domains(domains, today, programme):
     """The domains as typed; a target deadline is not past and within the programme's usage-target window
     (§5.3.1, « Instruction, §5.3.1 » for HOP'EN)."""
-    errors = domain_input_errors(domains, today=today, targets_window=_targets_window(programme))
+    errors = domain_input_errors(
+        domains, today=today, targets_window=_targets_window(programme),
+        advanced_domains=(programme.advanced_rate_indicators or {}).keys(),
+    )
     if errors:
         raise ApplicationError(" ".join(m for messages in errors.values() for m in messages), extra={"errors": errors})
 
@@ -135,6 +138,12 @@ def _require_ami_preselection(programme, members, codes, today, *, admitted=froz
         ),
         "Dépôt du dossier" if filing else "Envoi du dossier à l'ARS",
     )
+
+
+def _require_advanced_rate(programme, members, rates, action):
+    """Annex 3 §3: an advanced rate only when the programme's structured-format indicator of the domain is declared
+    reached by every candidate (`gate_facts.advanced_rate_refusals`); `rates`: [(domain code, rate)]."""
+    gates.require(advanced_rate_refusals(programme, members, rates), action)
 
 
 def _write_domains(dossier, domains, members, admissions=None):
@@ -175,6 +184,7 @@ def _new_dossier(
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
     _require_ami_preselection(programme, members, [d.code for d in domains], today)
+    _require_advanced_rate(programme, members, [(d.code, d.rate) for d in domains], "Dépôt du dossier")
     dossier = Dossier.objects.create(
         programme=programme, reference=f"tmp-{uuid.uuid4().hex}", establishment=establishment, ght=ght,
         region=establishment.region, status=status, comment=(comment or "").strip(), created_by=by, created_at=now,
@@ -291,6 +301,7 @@ def dossier_update(
         )
     }
     _require_ami_preselection(dossier.programme, members, [d.code for d in domains], today, admitted=set(admissions))
+    _require_advanced_rate(dossier.programme, members, [(d.code, d.rate) for d in domains], "Modification du dossier")
     before = _dossier_state(dossier) | {
         "members": sorted(m.finess for m in _members(dossier)), "domains": _domains_summary(dossier),
     }
@@ -331,19 +342,20 @@ def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     members = _members(dossier)
     rows = list(
         dossier.domains.annotate(vendor_count=Count("vendors")).order_by("domain_code")
-        .values_list("domain_code", "admitted_without_ami_at", "vendor_count")
+        .values_list("domain_code", "admitted_without_ami_at", "vendor_count", "rate")
     )
-    codes = [code for code, _, _ in rows]
+    codes = [code for code, _, _, _ in rows]
     if not codes:
         raise ApplicationError("Le dossier ne porte sur aucun domaine : choisissez au moins un domaine avant de le transmettre.")
-    gates.require(gates.vendors_named_gate([(code, n) for code, _, n in rows]), "Envoi du dossier à l'ARS")
+    gates.require(gates.vendors_named_gate([(code, n) for code, _, n, _ in rows]), "Envoi du dossier à l'ARS")
     _lock_establishments([dossier.establishment, *members])
     errors = recandidacy_blocks(members, codes, today, programme=dossier.programme, exclude_dossier=dossier)
     if errors:
         raise ApplicationError(" ".join(errors), extra={"errors": {"__all__": errors}})
     _require_ami_preselection(
-        dossier.programme, members, codes, today, admitted={code for code, at, _ in rows if at}, filing=False
+        dossier.programme, members, codes, today, admitted={code for code, at, _, _ in rows if at}, filing=False
     )
+    _require_advanced_rate(dossier.programme, members, [(code, rate) for code, _, _, rate in rows], "Envoi du dossier à l'ARS")
     verdicts = dossier_eligibility(dossier, members, today=today)
     if verdicts is None:
         raise ApplicationError(

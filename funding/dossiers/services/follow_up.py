@@ -15,9 +15,9 @@ from hopen.formatting import french_euros
 from .. import gates
 from ..gate_facts import facts_of
 from ..models import ClosureKind, DomainStatus, Dossier, DossierDomain, DossierStatus
-from ..rules import usage_amount
 from ..selectors import SEED_PAYABLE_STATUSES
-from ..states import TransitionRefused, require_dossier_transition, require_domain_transition
+from ..states import TransitionRefused, require_dossier_transition
+from . import shares
 from .common import (
     _ars_officers,
     _date,
@@ -74,100 +74,31 @@ def domain_record_seed_payment(*, domain, by, now=None) -> DossierDomain:
 
 
 @transaction.atomic
-def domain_record_targets_reached(*, domain, by, now=None) -> DossierDomain:
+def domain_record_targets_reached(*, domain, by, now=None, establishment=None) -> DossierDomain:
     """Annex 2 §2: « les soutiens financiers ne sont notifiés qu'une fois les seuils de prérequis et les valeurs
     cibles d'usage atteints par l'établissement, toutes activités confondues » — recorded by the establishment
-    (its director; the GHT support establishment) or the ARS, from the declared values of every candidate."""
-    now = _now(now)
-    dossier, domain = _lock_domain(domain)
-    if not (
-        permissions.can_file_dossier(by, dossier.establishment) or permissions.can_manage_region_money(by, dossier.region)
-    ):
-        raise PermissionRefused("L'atteinte des cibles est constatée par la direction de l'établissement ou par l'ARS.")
-    target = require_domain_transition(domain.status, dossier.status, "reach_targets")
-    refusals = gates.targets_reached_gate(facts_of(domain, today=timezone.localdate(now)))
-    if refusals:
-        raise gates.GateRefused(
-            refusals,
-            f"Constat de l'atteinte des cibles du domaine {domain.domain_code} d'après les valeurs déclarées",
-        )
-    before = _domain_state(domain)
-    domain.status, domain.targets_reached_at = target, now
-    domain.save()
-    audit_record(actor=by, action="dossier_domain.reach_targets", target=domain, changes=diff(before, _domain_state(domain)))
-    _notify(
-        [*_ars_officers(dossier.region_id), *_establishment_side(dossier)],
-        f"Prérequis et cibles d'usage du domaine {domain.domain_code} atteints (dossier {dossier.reference}) : le "
-        "financement à l'usage peut être notifié.",
-        dossier, exclude=by,
-    )
+    (its director; the GHT support establishment) or the ARS, from the declared values. For a GHT dossier, per
+    member (`establishment`, required: « à chaque atteinte des cibles d'usage par un établissement partie »); the
+    domain reaches its targets when every member has (`shares`)."""
+    domain, _ = shares.record_targets_reached(domain=domain, by=by, now=now, establishment=establishment)
     return domain
 
 
 @transaction.atomic
-def domain_notify_usage(*, domain, by, now=None) -> DossierDomain:
+def domain_notify_usage(*, domain, by, now=None, establishment=None) -> DossierDomain:
     """Annex 2 §2: the usage funding of a domain — « le soutien financier (montant de l'amorçage soustrait si
     applicable) » — notified by the ARS when its targets are reached, « par domaine, même si les cibles d'usage ne
-    sont pas atteintes pour un autre domaine », and committed on the regional envelope."""
-    now = _now(now)
-    dossier, domain = _lock_domain(domain)
-    _require_region_money(by, dossier, "La notification du financement à l'usage revient à l'ARS de la région.")
-    target = require_domain_transition(domain.status, dossier.status, "notify_usage")
-    gates.require(
-        gates.usage_notification_gate(facts_of(domain, today=timezone.localdate(now))),
-        "Notification du financement à l'usage",
-    )
-    amount = usage_amount(domain.total_amount, domain.seed_amount)
-    before = _domain_state(domain)
-    domain.status, domain.usage_amount = target, amount
-    domain.usage_notified_at, domain.usage_notified_by = now, by
-    domain.save()
-    if amount > 0:
-        _envelopes().usage_commit(dossier_domain=domain, amount=amount, by=by, on=timezone.localdate(now))
-    audit_record(actor=by, action="dossier_domain.notify_usage", target=domain, changes=diff(before, _domain_state(domain)))
-    _request_letter(
-        dossier=dossier, kind=LetterKind.USAGE_NOTIFICATION, event_key=f"usage:{domain.pk}", domain=domain
-    )
-    _notify(
-        _establishment_side(dossier),
-        f"Financement à l'usage de {french_euros(amount)} notifié pour le domaine {domain.domain_code} du dossier "
-        f"{dossier.reference}.",
-        dossier,
-    )
+    sont pas atteintes pour un autre domaine », and committed on the regional envelope. For a GHT dossier, per
+    member (`establishment`, required): its amount minus its part of the seed (`shares`)."""
+    domain, _ = shares.notify_usage(domain=domain, by=by, now=now, establishment=establishment)
     return domain
 
 
 @transaction.atomic
-def domain_record_usage_payment(*, domain, by, now=None) -> DossierDomain:
-    """Annex 2 §2: the usage funding notified is paid; when every selected domain is paid the dossier is completed."""
-    now = _now(now)
-    dossier, domain = _lock_domain(domain)
-    _require_region_money(by, dossier, "Le versement du financement à l'usage revient à l'ARS de la région.")
-    target = require_domain_transition(domain.status, dossier.status, "pay_usage")
-    gates.require(
-        gates.usage_payment_gate(facts_of(domain, today=timezone.localdate(now))), "Versement du financement à l'usage"
-    )
-    before = _domain_state(domain)
-    if domain.usage_amount and domain.usage_amount > 0:
-        _envelopes().usage_pay(dossier_domain=domain, by=by, on=timezone.localdate(now))
-    domain.status, domain.paid_at = target, now
-    domain.save()
-    audit_record(actor=by, action="dossier_domain.usage_payment", target=domain, changes=diff(before, _domain_state(domain)))
-    statuses = list(dossier.domains.values_list("status", flat=True))
-    completed = all(s in (DomainStatus.PAID, DomainStatus.REFUSED) for s in statuses)
-    if completed:
-        dossier_before = _dossier_state(dossier)
-        dossier.status = require_dossier_transition(dossier.status, "complete")
-        dossier.updated_at = now
-        dossier.save()
-        audit_record(actor=by, action="dossier.complete", target=dossier, changes=diff(dossier_before, _dossier_state(dossier)))
-    text = (
-        f"Financement à l'usage de {french_euros(domain.usage_amount or Decimal('0'))} versé pour le domaine "
-        f"{domain.domain_code} du dossier {dossier.reference}."
-    )
-    if completed:
-        text += " Tous les domaines sélectionnés sont versés : le dossier est soldé."
-    _notify(_establishment_side(dossier), text, dossier)
+def domain_record_usage_payment(*, domain, by, now=None, establishment=None) -> DossierDomain:
+    """Annex 2 §2: the usage funding notified is paid; when every selected domain is paid the dossier is completed.
+    For a GHT dossier, per member (`establishment`, required); the domain is paid when every member is."""
+    domain, _ = shares.record_usage_payment(domain=domain, by=by, now=now, establishment=establishment)
     return domain
 
 

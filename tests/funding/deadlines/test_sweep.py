@@ -349,7 +349,12 @@ def test_refund_claim_for_a_ght_dossier_when_one_candidate_member_has_not_reache
     pay_seed(domain)
     declare_prerequisites(world.member, editor=world.editor, director=world.director)
     assert refunds.claim_refunds_for_unmet_prerequisites(datetime.date(2021, 1, 1))["claims"] == 1
-    assert "1 établissement(s) candidat(s)" in DeadlineEvent.objects.get().detail
+    # annex 2 §2 per member share: the support (behind, the only share of this domain) is claimed its part
+    share = domain.shares.get()
+    assert DeadlineEvent.objects.get().detail == "CH Support : prérequis HOP'EN non atteints au 01/01/2021."
+    assert LedgerEntry.objects.get(kind="refund_claim").idempotency_key == (
+        f"prerequisites-refund:{domain.pk}:share:{share.pk}:seed"
+    )
 
 
 # --- e. Target deadlines ---------------------------------------------------------------------------------------------

@@ -79,7 +79,11 @@ def test_create_an_establishment_dossier(world):
     assert (body["status"], body["establishment"], body["ght"], body["total_amount"]) == ("draft", t.clinic.finess, None, "250000.00")
     (domain,) = body["domains"]
     assert (domain["domain_code"], domain["total_amount"], domain["vendors"]) == ("D2", "250000.00", ["Éditeur RELIMS"])
-    assert domain["shares"] == [{"establishment": t.clinic.finess, "establishment_name": "Clinique du Nord", "combined_activity": "7000.00", "amount": "250000.00"}]
+    assert domain["shares"] == [{
+        "establishment": t.clinic.finess, "establishment_name": "Clinique du Nord", "combined_activity": "7000.00",
+        "amount": "250000.00", "seed_part": "0.00", "usage_amount": None, "stage": "waiting",  # annex 2 §2 per share
+        "targets_reached_at": None, "usage_notified_at": None, "paid_at": None,
+    }]
 
 
 def test_create_a_ght_dossier_sums_the_members(world):

@@ -7,7 +7,7 @@ import pytest
 
 from funding.dossiers import gates
 from funding.dossiers.gates import DomainFacts, MemberFacts, ReasonFacts
-from funding.dossiers.rules import sane_date_error
+from hopen.validation import sane_date_error
 from funding.eligibility.prerequisites import IndicatorState, prerequisite_gaps, prerequisites_met
 from indicators.attainment import Attainment
 
@@ -128,6 +128,33 @@ def test_5_3_2_late_candidature_admitted_by_the_ars_or_waiting_for_it_in_the_lat
     members = [(1, "CH A")]
     assert gates.ami_preselection_gate(members, ["D2"], preselected=set(), admitted={"D2"}) == []
     assert gates.ami_preselection_gate(members, ["D2"], preselected=set(), late_window_open=True) == []
+
+
+@pytest.mark.parametrize("seed", [Decimal("0"), Decimal("0.01")])
+def test_5_3_2_the_selection_re_checks_the_ami_preselection_of_every_candidate_with_or_without_seed(seed):
+    """§5.3.2 « Etape 2 »: the selection (with or without seed) is refused when one candidate lacks the domain's AMI
+    pre-selection — the boundary is one member of two."""
+    ght = dict(ght=True)
+    both = facts(member(), member(establishment_id=2, name="CH B"), **ght)
+    one_missing = facts(member(), member(establishment_id=2, name="CH B", ami_preselected=False), **ght)
+    assert gates.seed_commitment_gate(both, seed) == []
+    refusals = gates.seed_commitment_gate(one_missing, seed)
+    assert codes(refusals) == ["no_ami_preselection:D2"]
+    assert refusals[0].section == "5.3.2" and "CH B" in refusals[0].message and "CH A" not in refusals[0].message
+    assert codes(gates.selection_refusals(one_missing)) == ["no_ami_preselection:D2"]
+    assert all(gates.locks_selection(r) for r in refusals)
+
+
+def test_5_3_2_a_domain_admitted_without_ami_by_the_ars_may_be_selected():
+    """§5.3.2 « Exceptionnellement … si l'ARS et son enveloppe régionale le permettent »: the ARS's admission
+    replaces the pre-selection at the selection too."""
+    missing = member(ami_preselected=False)
+    assert codes(gates.seed_commitment_gate(facts(missing), Decimal("0"))) == ["no_ami_preselection:D2"]
+    assert gates.seed_commitment_gate(facts(missing, admitted_without_ami=True), Decimal("0")) == []
+    # both refusals of the selection itself, in order: « en instruction » then the AMI
+    assert codes(gates.selection_refusals(facts(missing, status="transmitted"))) == [
+        "dossier_not_under_review", "no_ami_preselection:D2",
+    ]
 
 
 # --- Refunds (annex 2 §2) ------------------------------------------------------------------------------------------

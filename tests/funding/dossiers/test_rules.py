@@ -18,6 +18,7 @@ from funding.dossiers.rules import (
     recandidacy_message,
     review_deadline,
     seed_amount_errors,
+    target_deadline_passed,
     to_amount,
     usage_amount,
 )
@@ -75,6 +76,22 @@ def test_5_3_2_initialisation_deadline_is_one_month_and_a_half_after_the_request
     assert initialisation_deadline(D(2020, 3, 2), ONE_AND_A_HALF_MONTHS) == D(2020, 4, 17)
 
 
+@pytest.mark.parametrize(
+    "selected, reached_at, today, passed",
+    [
+        (True, None, D(2021, 12, 31), False),  # the deadline is the last day to reach the targets
+        (True, None, D(2022, 1, 1), True),
+        (True, datetime.datetime(2021, 6, 1, tzinfo=datetime.UTC), D(2022, 1, 1), False),  # reached in time
+        (False, None, D(2022, 1, 1), False),  # pending, refused or past the targets: nothing to flag
+    ],
+)
+def test_annex_4_3_a_selected_domains_target_deadline_has_passed_the_day_after_it(selected, reached_at, today, passed):
+    """Annex 4 §3: the establishments whose target date slips are followed; the page flags the passed deadline."""
+    assert target_deadline_passed(
+        selected=selected, target_deadline=D(2021, 12, 31), targets_reached_at=reached_at, today=today
+    ) is passed
+
+
 # --- Annex 2 §2: seed and usage ------------------------------------------------------------------------------------
 
 
@@ -127,15 +144,19 @@ GRID = AmountGrid(
     categories=[Category("A", Decimal(0), Decimal(7000)), Category("B", Decimal(7000), Decimal(22500))],
     bands={
         ("D2", "standard"): [Band("A", Decimal(100000), Decimal(250000)), Band("B", Decimal(250000), Decimal(350000))],
-        ("D1", "advanced"): [Band("A", Decimal(120000), Decimal(300000)), Band("B", Decimal(300000), Decimal(420000))],
+        ("D1", "standard"): [Band("A", Decimal(100000), Decimal(250000)), Band("B", Decimal(250000), Decimal(350000))],
     },
+    advanced_bonus_percent=Decimal("20"),
+    advanced_indicators={"D1": "D1.3"},
 )
 
 
 def test_annex_3_2_member_amount_follows_the_grid_for_the_domain_and_rate():
     assert member_amount(Decimal(7000), "D2", "standard", GRID) == Decimal("250000.00")
     assert member_amount(Decimal(3500), "D2", "standard", GRID) == Decimal("175000.00")
+    # Annex 3 §3: the advanced rate is the standard amount + 20 %, rounded once.
     assert member_amount(Decimal(7000), "D1", "advanced", GRID) == Decimal("300000.00")
+    assert member_amount(Decimal(1), "D1", "advanced", GRID) == Decimal("120025.72")  # 1.2 × 100 021,43
 
 
 def test_annex_3_2_member_amount_without_a_band_is_refused():
@@ -155,7 +176,7 @@ def test_annex_3_2_a_ght_domain_total_is_the_sum_of_its_members_amounts():
 
 def test_domain_input_errors_accepts_valid_domains():
     domains = [DomainInput("D2", D(2021, 6, 30)), DomainInput("D1", D(2021, 6, 30), rate="advanced")]
-    assert domain_input_errors(domains, today=D(2020, 3, 2)) == {}
+    assert domain_input_errors(domains, today=D(2020, 3, 2), advanced_domains={"D1", "D6"}) == {}
 
 
 def test_domain_input_errors_in_french_by_domain():
@@ -168,11 +189,11 @@ def test_domain_input_errors_in_french_by_domain():
             DomainInput("D5", D(2021, 1, 1)),
             DomainInput("D5", D(2021, 1, 1)),
         ],
-        today=D(2020, 3, 2),
+        today=D(2020, 3, 2), advanced_domains={"D1", "D6"},
     )
     assert errors["D2"] == ["D2 : indiquez l'échéance d'atteinte des cibles d'usage."]
     assert errors["D3"] == ["D3 : l'échéance d'atteinte des cibles (01/01/2020) est déjà passée."]
-    assert errors["D4"] == ["D4 : le forfait avancé n'existe que pour D1 et D6 (annexe 3 §3)."]
+    assert errors["D4"] == ["D4 : le programme ne prévoit de forfait avancé que pour D1, D6 (annexe 3 §3)."]
     assert errors["D5"] == ["Le domaine D5 est choisi plusieurs fois."]
     assert errors["__all__"] == ["Domaine inconnu « D8 » : choisissez entre D1 et D7."]
 

@@ -119,7 +119,7 @@ def test_a_ght_dossier_is_filed_by_the_support_for_members_of_its_ght_only(world
 
 def test_create_refuses_bad_domains_and_unknown_amounts(world):
     t = world
-    with pytest.raises(ApplicationError, match="forfait avancé n'existe que pour D1 et D6"):
+    with pytest.raises(ApplicationError, match="ne prévoit de forfait avancé que pour D1, D6"):
         services.dossier_create(
             programme=hopen_programme(), establishment=t.clinic, domains=[services.DomainInput("D2", datetime.date(2021, 6, 30), rate="advanced")],
             by=t.clinic_director, now=NOW,
@@ -209,7 +209,7 @@ def test_5_3_1_eligibility_blocks_the_transmission_with_the_reasons(world):
     message = refused.value.message
     assert message.startswith("Le dossier ne peut pas être transmis : conditions d'éligibilité non remplies (instruction §5.3.1).")
     assert "CH de Bretagne — D2 : Aucun résultat Hôpital numérique" in message
-    assert "au moins deux indicateurs du domaine ne sont pas atteints" in message
+    assert "au moins deux indicateurs du domaine dont la cible reste à atteindre" in message
     dossier.refresh_from_db()
     assert dossier.status == DossierStatus.DRAFT and dossier.transmitted_at is None
     make_eligible(t.foreign, by=director, domains=("D2",))
@@ -471,7 +471,10 @@ def test_annex_2_2_targets_reached_lists_the_prerequisites_missing(world):
     assert "prerequisites_not_reached" in [r["code"] for r in refused.value.extra["reasons"]]
 
 
-def test_annex_3_2_a_ght_domain_reaches_its_targets_when_every_candidate_has(world):
+def test_annex_2_2_a_ght_domain_reaches_its_targets_when_every_member_share_has(world):
+    """Annex 2 §2 « le soutien financier intervient à chaque atteinte des cibles d'usage par un établissement
+    partie »: the targets are recorded per member (the domain-level call names it); the domain is « cibles
+    atteintes » once every member's share is."""
     t = world
     dossier = services.dossier_create(
         programme=hopen_programme(), establishment=t.support, domains=domains("D2"), ght_members=[t.support, t.member], by=t.ght_director, now=NOW
@@ -480,10 +483,17 @@ def test_annex_3_2_a_ght_domain_reaches_its_targets_when_every_candidate_has(wor
     services.dossier_start_review(dossier=dossier, by=t.ars_a, now=NOW)
     services.domain_select(domain=domain_of(dossier, "D2"), seed_amount="0", by=t.ars_a, now=NOW)
     reach(t.support, "D2", by=t.support_director)
-    with pytest.raises(ApplicationError, match="non atteintes : CH Membre"):
+    with pytest.raises(ApplicationError, match="précisez l'établissement partie"):
         services.domain_record_targets_reached(domain=domain_of(dossier, "D2"), by=t.ght_director)
+    with pytest.raises(ApplicationError, match="non atteintes : CH Membre"):
+        services.domain_record_targets_reached(domain=domain_of(dossier, "D2"), by=t.ght_director, establishment=t.member)
+    domain = services.domain_record_targets_reached(domain=domain_of(dossier, "D2"), by=t.ght_director, establishment=t.support)
+    assert domain.status == DomainStatus.SELECTED  # the member's share still waits
     reach(t.member, "D2", by=t.director)
-    assert services.domain_record_targets_reached(domain=domain_of(dossier, "D2"), by=t.ght_director).status == DomainStatus.TARGETS_REACHED
+    domain = services.domain_record_targets_reached(
+        domain=domain_of(dossier, "D2"), by=t.ght_director, establishment=t.member.finess
+    )
+    assert domain.status == DomainStatus.TARGETS_REACHED
 
 
 def test_targets_reached_is_refused_to_an_editor_another_region_and_the_dgos(world):

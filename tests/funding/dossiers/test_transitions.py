@@ -30,6 +30,7 @@ from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     domain_of,
     domains,
     dossier_in,
+    preselect,
     reach,
     world,
 )
@@ -278,6 +279,7 @@ def test_concurrent_decisions_on_every_domain_conclude_the_dossier_exactly_once(
     t = tenants
     dossier = dossier_in(D.UNDER_REVIEW, establishment=t.clinic)  # annex 4 §1: the ARS selects « en instruction »
     rows = [domain_in(dossier, S.PENDING, code=f"D{i}") for i in range(1, 8)]
+    preselect(t.clinic, *(f"D{i}" for i in range(1, 8)), programme=dossier.programme)  # §5.3.2: after the AMI
     permissions.scope_of(t.ars_a)  # computed once, before the threads share the user
     results, errors, unexpected = _concurrently(
         [lambda domain=domain: services.domain_select(domain=domain, seed_amount="0", by=t.ars_a) for domain in rows]
@@ -298,6 +300,7 @@ def test_concurrent_decisions_on_one_domain_decide_it_once(tenants):
     dossier = dossier_in(D.UNDER_REVIEW, establishment=t.clinic)  # annex 4 §1: the ARS selects « en instruction »
     domain = domain_in(dossier, S.PENDING)
     domain_in(dossier, S.PENDING, code="D3")
+    preselect(t.clinic, "D2", "D3", programme=dossier.programme)  # §5.3.2: after the AMI
     permissions.scope_of(t.ars_a)
     calls = [lambda: services.domain_select(domain=domain, seed_amount="0", by=t.ars_a) for _ in range(5)]
     calls += [lambda: services.domain_refuse(domain=domain, reason="Motif", refusal_kind="financial", by=t.ars_a) for _ in range(5)]
