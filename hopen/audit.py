@@ -3,6 +3,14 @@
 Each record holds who, when, what object and what changed (before → after). Records are chained:
 each one stores the hash of the previous one, so rewriting or deleting a past record breaks the
 chain, which `python manage.py verify_audit_chain` detects.
+
+Hash format (`AuditRecord.hash_version`): version 2 covers every column of the record (the actor's id and
+the version included; the primary key is only the order of the chain, which the links already fix);
+version 1, the format of the records written before the hardening (issue 15), left out the actor's id.
+Those records keep their version and their original hash instead of being re-hashed by the migration: a
+re-hash would launder any earlier tampering and invalidate every hash already copied out of the database.
+A version never goes down along the chain, so a record cannot be downgraded to the weaker format
+without rewriting every record after it, which the daily anchors (`hopen.audit_anchors`) detect.
 """
 
 import hashlib
@@ -14,9 +22,10 @@ from django.db import connection, transaction
 from django.db.models import Model
 from django.forms.models import model_to_dict
 
-from .models import AuditRecord
+from .models import AuditAnchor, AuditRecord
 
 GENESIS_HASH = "0" * 64
+HASH_VERSION = 2
 # Serialises appends so that two concurrent writers never chain onto the same previous record.
 AUDIT_CHAIN_LOCK_ID = 7_042_019
 
@@ -38,7 +47,10 @@ def _jsonable(value):
     return json.loads(_canonical(value))
 
 
-def record_hash(*, previous_hash, at, actor_email, action, object_type, object_id, object_repr, changes) -> str:
+def record_hash(
+    *, previous_hash, at, actor_email, action, object_type, object_id, object_repr, changes, actor_id=None,
+    hash_version=HASH_VERSION,
+) -> str:
     payload = {
         "previous_hash": previous_hash,
         "at": at.isoformat(),
@@ -49,6 +61,8 @@ def record_hash(*, previous_hash, at, actor_email, action, object_type, object_i
         "object_repr": object_repr,
         "changes": changes,
     }
+    if hash_version >= 2:
+        payload |= {"hash_version": hash_version, "actor_id": None if actor_id is None else str(actor_id)}
     return hashlib.sha256(_canonical(payload).encode("utf-8")).hexdigest()
 
 
@@ -86,17 +100,37 @@ class ChainBreak:
 
 
 def verify_chain(batch_size: int = 2000) -> tuple[int, list[ChainBreak]]:
-    """Re-compute every hash in order; return (records checked, breaks found)."""
+    """Re-compute every hash in order and check the daily anchors; return (records checked, breaks found).
+
+    The links detect a record modified, deleted or inserted in the middle; the anchors (the last hash and
+    the count of each ended day, kept apart and in the log) detect what the links alone cannot: the latest
+    records deleted, or a record rewritten with every following hash recomputed."""
     breaks: list[ChainBreak] = []
+    anchors = {anchor.last_record_id: anchor for anchor in AuditAnchor.objects.exclude(last_record_id=None)}
     expected_previous = GENESIS_HASH
+    highest_version = 1
     checked = 0
     for record in AuditRecord.objects.order_by("id").iterator(chunk_size=batch_size):
         checked += 1
         if record.previous_hash != expected_previous:
             breaks.append(ChainBreak(record.id, "le lien vers la trace précédente est rompu (trace supprimée ou insérée)"))
-        if _hash_of(record) != record.hash:
+        if record.hash_version < highest_version or record.hash_version > HASH_VERSION:
+            breaks.append(ChainBreak(record.id, "le format d'empreinte ne suit pas celui des traces précédentes (trace réécrite)"))
+        elif _hash_of(record) != record.hash:
             breaks.append(ChainBreak(record.id, "le contenu ne correspond plus à son empreinte (trace modifiée)"))
+        highest_version = max(highest_version, record.hash_version)
+        anchor = anchors.pop(record.id, None)
+        if anchor is not None and (anchor.last_hash != record.hash or anchor.total != checked):
+            breaks.append(ChainBreak(record.id, f"la piste ne correspond plus à l'ancre du {anchor.day:%d/%m/%Y} "
+                                                "(trace réécrite, supprimée ou insérée avant elle)"))
         expected_previous = record.hash
+    for anchor in anchors.values():
+        breaks.append(ChainBreak(anchor.last_record_id, f"la dernière trace ancrée le {anchor.day:%d/%m/%Y} a disparu "
+                                                        "(fin de la piste supprimée)"))
+    latest = AuditAnchor.objects.order_by("-day").first()
+    if latest is not None and checked < latest.total:
+        breaks.append(ChainBreak(latest.last_record_id or 0, f"la piste compte {checked} trace(s), moins que les "
+                                                             f"{latest.total} ancrée(s) le {latest.day:%d/%m/%Y}"))
     return checked, breaks
 
 
@@ -123,6 +157,7 @@ def audit_record_many(*, actor, action: str, entries, batch_size: int | None = 1
             object_repr=str(target)[:255],
             changes=_jsonable(changes or {}),
             previous_hash=previous,
+            hash_version=HASH_VERSION,
         )
         record.hash = _hash_of(record)
         previous = record.hash
@@ -135,7 +170,7 @@ def audit_record_many(*, actor, action: str, entries, batch_size: int | None = 1
 
 COPY_COLUMNS = (
     "at", "actor_id", "actor_email", "action", "object_type", "object_id", "object_repr", "changes", "previous_hash",
-    "hash",
+    "hash_version", "hash",
 )
 
 
@@ -147,7 +182,7 @@ def _copy_records(records) -> None:
         for record in records:
             copy.write_row([
                 record.at, record.actor_id, record.actor_email, record.action, record.object_type, record.object_id,
-                record.object_repr, _canonical(record.changes), record.previous_hash, record.hash,
+                record.object_repr, _canonical(record.changes), record.previous_hash, record.hash_version, record.hash,
             ])
 
 
@@ -161,4 +196,6 @@ def _hash_of(record: AuditRecord) -> str:
         object_id=record.object_id,
         object_repr=record.object_repr,
         changes=record.changes,
+        actor_id=record.actor_id,
+        hash_version=record.hash_version,
     )

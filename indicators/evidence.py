@@ -28,8 +28,9 @@ from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.notifications import email_after_commit
 from hopen.tasking import enqueue_on_commit
 
+from .file_safety import UnsafeFile, check_content, scan_upload
 from .models import Evidence, IndicatorValue, ScanStatus, ValueStatus
-from .scanning import scanner_configured
+from .scanning import ScanResult, scanner_configured
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ TYPE_LABELS = {
 }
 
 
-class EvidenceRefused(ApplicationError):
+class EvidenceRefused(UnsafeFile):
     """The file itself is refused (type, size, content); the message names it and says why."""
 
 
@@ -159,6 +160,7 @@ class CheckedFile:
     size: int
     sha256: str
     content_type: str
+    scan: ScanResult | None = None  # the clean verdict of the scan at upload; None: scanned later or not at all
 
 
 def _stream(uploaded_file, max_size, display_name):
@@ -248,7 +250,11 @@ def evidence_check_file(uploaded_file) -> CheckedFile:
         raise EvidenceRefused(f"Le fichier « {name} » est endommagé : il ne s'ouvre pas comme un document « .{extension} ».")
     if extension == "csv":
         content_type = "text/csv"
-    return CheckedFile(name=name, size=size, sha256=sha256, content_type=content_type)
+    # Active content, zip bombs, macros, external links (`file_safety`), then the virus scan: an infected file is
+    # refused here; one the daemon could not scan at once waits for the background scan.
+    check_content(uploaded_file, name=name, extension=extension)
+    scan = scan_upload(uploaded_file, name=name, deferrable=True)
+    return CheckedFile(name=name, size=size, sha256=sha256, content_type=content_type, scan=scan)
 
 
 # --------------------------------------------------------------------------------------------- services
@@ -295,19 +301,25 @@ def store_uploaded_document(
     document, *, uploaded_file, checked, by, action: str, owner: tuple, scan_task: str, scan_argument: str
 ):
     """Save a checked upload as a private document row (Evidence or any model with the same file fields), write
-    its audit record, and send its virus scan after commit when a scanner is configured ("not scanned" otherwise).
+    its audit record, and send its virus scan after commit when a scanner is configured and the file was not already
+    found clean at upload ("not scanned" without a scanner).
 
     `owner` is (field name, primary key) of what the document belongs to, for the audit record. The scan is the task
     registered as `scan_task`, sent by its name (`hopen.tasking`) with the document's id as `scan_argument`.
     """
-    scan = scanner_configured()
+    scanned = checked.scan is not None
+    scan = scanner_configured() and not scanned
     document.original_name = checked.name
     document.size = checked.size
     document.content_type = checked.content_type
     document.sha256 = checked.sha256
     document.uploaded_by = by
     document.uploaded_at = timezone.now()
-    document.scan_status = ScanStatus.PENDING if scan else ScanStatus.NOT_SCANNED
+    if scanned:
+        document.scan_status, document.scan_detail = ScanStatus.CLEAN, checked.scan.detail
+        document.scanned_at = timezone.now()
+    else:
+        document.scan_status = ScanStatus.PENDING if scan else ScanStatus.NOT_SCANNED
     uploaded_file.seek(0)
     # The storage name comes from `evidence_storage_key` (random); the user's name is only a label.
     document.file.save(checked.name, uploaded_file, save=False)
@@ -324,6 +336,7 @@ def store_uploaded_document(
                 "content_type": [None, document.content_type],
                 "sha256": [None, document.sha256],
                 "scan_status": [None, document.scan_status],
+                **({"scan_detail": [None, document.scan_detail]} if scanned else {}),
                 "file": [None, document.file.name],
             },
         )

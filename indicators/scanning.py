@@ -125,14 +125,14 @@ def clamd_instream(fileobj, *, socket_path="", host="", port=3310, timeout=DEFAU
     return parse_instream_reply(reply)
 
 
-def scan_file(fileobj) -> ScanResult:
+def scan_file(fileobj, *, timeout: float | None = None) -> ScanResult:
     """Scan with the configured daemon (settings CLAMD_SOCKET, or CLAMD_HOST and CLAMD_PORT)."""
     return clamd_instream(
         fileobj,
         socket_path=getattr(settings, "CLAMD_SOCKET", ""),
         host=getattr(settings, "CLAMD_HOST", ""),
         port=int(getattr(settings, "CLAMD_PORT", 3310)),
-        timeout=float(getattr(settings, "CLAMD_TIMEOUT", DEFAULT_TIMEOUT)),
+        timeout=float(timeout if timeout is not None else getattr(settings, "CLAMD_TIMEOUT", DEFAULT_TIMEOUT)),
     )
 
 

@@ -42,7 +42,8 @@ INSTALLED_APPS = [
     "widget_tweaks",
     "dsfr",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: hashed at rest, expiring (hopen/accounts/tokens.py)
+    "axes",  # login lockout; before `hopen`, whose receivers read what axes recorded (hopen/accounts/signals.py)
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -59,16 +60,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "django_permissions_policy.PermissionsPolicyMiddleware",  # first: every answer carries it
     "django.middleware.security.SecurityMiddleware",
+    "hopen.response_headers.NoStoreMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "hopen.input_guard.InputGuardMiddleware",  # control characters, JSON depth and size: before any view
     "indicators.programmes.ProgrammeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    "axes.middleware.AxesMiddleware",  # turns a locked-out login into the lockout page (hopen/accounts/lockout.py)
 ]
 
 ROOT_URLCONF = "hopen.urls"
@@ -86,7 +91,6 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "dsfr.context_processors.site_config",
                 "hopen.context_processors.navigation",
-                "ami.context_processors.notifications",
                 "indicators.programmes.programme_switcher",
             ],
         },
@@ -101,10 +105,17 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# Two roles (hopen/db_roles.py): the application connects with DATABASE_URL as a role that may not change the
+# schema, the audit trail or the ledger; `manage.py migrate` and `create_app_role` switch to the owner of
+# MIGRATION_DATABASE_URL when it is set (otherwise everything runs as DATABASE_URL's role, as in development).
+MIGRATION_DATABASE = dj_database_url.parse(env("MIGRATION_DATABASE_URL")) if env("MIGRATION_DATABASE_URL") else None
+APP_DATABASE_USER = DATABASES["default"]["USER"]
+APP_DATABASE_PASSWORD = DATABASES["default"]["PASSWORD"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "hopen.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out account or client before any password check
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -170,20 +181,58 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_RESULT_EXPIRES = timedelta(days=1)
 
+# --- Login, API tokens, password reset (issue 15; hopen/accounts/) -------------------------------------------------
+# Reverse proxies in front of the application: the client address is the one the outermost of them saw, taken from
+# X-Forwarded-For (hopen/accounts/client.py, the same rule for axes, the API throttle and the reset limit).
+# 0 (development): the header is ignored. docker-compose.yml sets 1 for its reverse proxy.
+NUM_PROXIES = int(env("NUM_PROXIES", "0"))
+AXES_CLIENT_IP_CALLABLE = "hopen.accounts.client.client_ip"
+AXES_USERNAME_CALLABLE = "hopen.accounts.lockout.attempted_username"
+AXES_LOCKOUT_CALLABLE = "hopen.accounts.lockout.lockout_response"
+# Failed logins counted per account and, separately, per client address, within the cool-off window.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(env("LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(env("LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_COOLOFF_MESSAGE = "Connexion temporairement bloquée après trop de tentatives infructueuses. Réessayez plus tard."
+AXES_HTTP_RESPONSE_CODE = 429
+AXES_RESET_ON_SUCCESS = False  # a login on one's own account must not clear the guesses made from the same address
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = ["username", "email", "ip_address", "password", "token"]
+AXES_VERBOSE = False
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=int(env("API_TOKEN_TTL_HOURS", "8"))),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+# Long-lived tokens only for declared service accounts: members of this group (Django administration).
+API_SERVICE_ACCOUNT_GROUP = env("API_SERVICE_ACCOUNT_GROUP", "Comptes de service API")
+API_SERVICE_TOKEN_TTL = timedelta(days=int(env("API_SERVICE_TOKEN_TTL_DAYS", "90")))
+# Password reset e-mails: per address and per client, within an hour from the first request (hopen/accounts/reset.py).
+PASSWORD_RESET_LIMIT_PER_EMAIL = int(env("PASSWORD_RESET_LIMIT_PER_EMAIL", "3"))
+PASSWORD_RESET_LIMIT_PER_CLIENT = int(env("PASSWORD_RESET_LIMIT_PER_CLIENT", "10"))
+PASSWORD_RESET_WINDOW = 60 * 60
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Guarded parsers: the same control-character refusal as hopen/input_guard.py for bodies DRF parses itself.
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "hopen.input_guard.GuardedFormParser",
+        "hopen.input_guard.GuardedMultiPartParser",
+    ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "hopen.api.exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["hopen.accounts.throttling.ClientScopedRateThrottle"],
     # Password guessing on the token endpoint: a few attempts a minute per client address.
     "DEFAULT_THROTTLE_RATES": {"token": env("API_TOKEN_THROTTLE", "10/minute")},
+    "NUM_PROXIES": NUM_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "API HOP'EN",
@@ -217,6 +266,21 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# Browser features the platform never uses, refused to every page and to anything it could embed.
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "geolocation", "gyroscope",
+        "hid", "idle-detection", "magnetometer", "microphone", "midi", "payment", "publickey-credentials-get",
+        "screen-wake-lock", "serial", "usb", "xr-spatial-tracking",
+    )
+}
+# Request bodies (hopen/input_guard.py): a JSON document's nesting and size.
+API_JSON_MAX_DEPTH = int(env("API_JSON_MAX_DEPTH", "64"))
+API_JSON_MAX_BYTES = int(env("API_JSON_MAX_BYTES", str(1024 * 1024)))
+# Absolute links in e-mails (hopen/notifications.py): the address users reach the platform at.
+SITE_URL = env("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -229,6 +293,13 @@ CLAMD_SOCKET = env("CLAMD_SOCKET", "")
 CLAMD_HOST = env("CLAMD_HOST", "")
 CLAMD_PORT = int(env("CLAMD_PORT", "3310"))
 CLAMD_TIMEOUT = float(env("CLAMD_TIMEOUT", "60"))
+# Scan each upload while the user waits (an infected file is refused at once); a daemon that does not answer within
+# CLAMD_UPLOAD_TIMEOUT leaves a document pending for the background scan. Imports are always scanned at once.
+CLAMD_SCAN_ON_UPLOAD = env_bool("CLAMD_SCAN_ON_UPLOAD", True)
+CLAMD_UPLOAD_TIMEOUT = float(env("CLAMD_UPLOAD_TIMEOUT", "20"))
+# Scanning required (on in production): a missing scanner is a `check --deploy` error, an unscanned file is never
+# served and an import is refused while no scanner answers.
+FILE_SCAN_REQUIRED = env_bool("FILE_SCAN_REQUIRED", False)
 
 HOPEN_SAE_DIR = Path(env("HOPEN_SAE_DIR", str(BASE_DIR.parent / "shared" / "data" / "sae2023")))
 

@@ -5,6 +5,9 @@ import os
 from .base import *  # noqa: F401,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests run as the superuser of DATABASE_URL, migrations included (tests/hopen/test_db_roles.py creates the
+# application's role inside a test to prove what it may not do).
+MIGRATION_DATABASE = None
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 HOPEN_DEMO_DATA_ALLOWED = True
 CELERY_TASK_ALWAYS_EAGER = False
