@@ -18,6 +18,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.pagination import PageNumberPagination
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -59,7 +60,10 @@ LIST_FILTERS = [
         "filing", str, enum=[code for code, _ in selectors.FILING_CHOICES],
         description="Dépôt : `filed` (par défaut), `awaiting_support`, `draft` ou `all`.",
     ),
-    OpenApiParameter("status", str, description="Statut de l'établissement (public, private_for_profit, …, espic)."),
+    OpenApiParameter(
+        "sector", str, enum=["public", "private", "espic"],
+        description="Secteur de l'établissement (public, privé, ESPIC — les CLCC sont des ESPIC ; hopen.sectors).",
+    ),
     OpenApiParameter("activity", str, enum=list(selectors.ACTIVITY_FIELDS), description="Activité de l'établissement."),
     OpenApiParameter("category", str, description="Catégorie FINESS."),
     OpenApiParameter("ght", str, description="Code court du GHT."),
@@ -191,6 +195,9 @@ def _require_browse(user):
 
 
 class EstablishmentPreCandidatureApi(APIView):
+    # JSON only: a form body cannot carry the nested `domains`, which a multipart PUT silently dropped (415 now).
+    parser_classes = [JSONParser]
+
     @extend_schema(
         tags=[TAG], operation_id="establishment_ami_read", parameters=[FINESS, PROGRAMME],
         summary="Pré-candidature AMI de l'établissement",

@@ -23,7 +23,7 @@ from hopen import permissions
 from hopen.audit import audit_record
 from hopen.exceptions import ApplicationError, PermissionRefused
 from indicators.evidence import evidence_check_file, refuse_duplicate, store_uploaded_document
-from indicators.models import DOWNLOADABLE_SCAN_STATUSES, ScanStatus
+from indicators.models import ScanStatus, scan_allows_download
 
 from .models import FilingStatus, PreCandidature, PreCandidatureAttachment
 
@@ -40,7 +40,7 @@ LOCKED_MESSAGE = (
 
 
 def is_downloadable(attachment) -> bool:
-    return attachment.deleted_at is None and attachment.scan_status in DOWNLOADABLE_SCAN_STATUSES
+    return attachment.deleted_at is None and scan_allows_download(attachment.scan_status)
 
 
 def _check_may_write(by, pre_candidature):

@@ -1,172 +1,37 @@
 """Exports of the AMI (annex 5 « Fonction d'export des dossiers de pré-candidature HOP'EN » and the §5.3.2
 programming): CSV and XLSX, French column headers, one line per establishment and domain.
 
-Both are produced by streaming, so that a national export never holds every line in memory:
-
-- CSV: UTF-8 with a BOM (spreadsheet software then opens accents correctly) and `;` as separator (what French
-  spreadsheet software splits on), decimal comma; a `StreamingHttpResponse` fed by a generator that reads the
-  rows from a server-side cursor, chunk by chunk, and writes each line as it comes.
-- XLSX: openpyxl in write-only mode (each row goes to the worksheet's temporary XML file as it is appended),
-  saved to a temporary file then sent in chunks by a `FileResponse` (the file is deleted when the response is
-  closed).
-
-A text cell never becomes a formula in the user's spreadsheet: in CSV a value starting with = + - @ is prefixed
-with an apostrophe, in XLSX it is written as a string.
+The columns and lines are the AMI's; the writing (streamed CSV for French Excel, typed write-only XLSX with euro
+formats, autofilter and frozen header, no formula, `Cache-Control: no-store`) is the platform's one export module,
+`hopen.exports`, whose names are re-exported here for the AMI views and API.
 
 The caller has checked the permission policy and passes rows already limited to the user's scope.
 """
 
-import csv
-import datetime
-import tempfile
-from dataclasses import dataclass
-from typing import Callable, Iterable
-
-from django.http import FileResponse, StreamingHttpResponse
-from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+from typing import Iterable
 
 from funding.rules import category_of
+from hopen.exports import (  # noqa: F401  (re-exported: the AMI views and API name them through this module)
+    AMOUNT,
+    BOOLEAN,
+    CSV,
+    DATE,
+    DATETIME,
+    DECIMAL,
+    FORMATS,
+    NUMBER,
+    XLSX,
+    XLSX_CONTENT_TYPE,
+    Column,
+    csv_response,
+    export_filename,
+    write_sheet,
+    xlsx_response,
+)
 from hopen.models import EstablishmentStatus
 
 from . import programming, selectors
 from .models import Decision, FilingStatus, Position
-
-CSV = "csv"
-XLSX = "xlsx"
-FORMATS = (CSV, XLSX)
-CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-BOM = "\ufeff"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-TEXT, NUMBER, AMOUNT, DATE, DATETIME, BOOLEAN = "text", "number", "amount", "date", "datetime", "boolean"
-
-
-@dataclass(frozen=True)
-class Column:
-    header: str
-    kind: str = TEXT
-    width: int = 16
-
-
-# --- Cell formatting ---------------------------------------------------------------------------------------------
-
-
-def _local(value):
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value) if timezone.is_aware(value) else value
-    return value
-
-
-def csv_cell(value, kind) -> str:
-    if value is None or value == "":
-        return ""
-    if kind == BOOLEAN:
-        return "oui" if value else "non"
-    if kind == DATETIME:
-        return _local(value).strftime("%d/%m/%Y %H:%M")
-    if kind == DATE:
-        return value.strftime("%d/%m/%Y")
-    if kind in (AMOUNT, NUMBER):
-        return str(value).replace(".", ",")
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
-
-
-class _Line:
-    """A file-like object that hands back what the csv writer writes (one line at a time)."""
-
-    def write(self, value):
-        return value
-
-
-CSV_CHUNK = 64 * 1024  # characters sent at once: a few dozen lines, not one write per line
-
-
-def csv_stream(columns: list[Column], rows: Iterable[list]):
-    """The CSV as a generator of str: the BOM and headers first, then the lines as the rows come, in chunks of
-    about CSV_CHUNK characters."""
-    writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
-    kinds = [column.kind for column in columns]
-    buffer = [BOM + writer.writerow([column.header for column in columns])]
-    size = len(buffer[0])
-    for row in rows:
-        line = writer.writerow([csv_cell(value, kind) for value, kind in zip(row, kinds)])
-        buffer.append(line)
-        size += len(line)
-        if size >= CSV_CHUNK:
-            yield "".join(buffer)
-            buffer, size = [], 0
-    if buffer:
-        yield "".join(buffer)
-
-
-def csv_response(filename: str, columns: list[Column], rows: Iterable[list]) -> StreamingHttpResponse:
-    response = StreamingHttpResponse(csv_stream(columns, rows), content_type=CSV_CONTENT_TYPE)
-    response["Content-Disposition"] = f'attachment; filename="{filename}.csv"'
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
-
-
-def _xlsx_cells(sheet, row, kinds, styles):
-    cells = []
-    for value, kind in zip(row, kinds):
-        if value is None or value == "":
-            cells.append(None)
-        elif kind == BOOLEAN:
-            cells.append("oui" if value else "non")
-        elif kind in (DATE, DATETIME):
-            cell = WriteOnlyCell(sheet, value=_local(value).replace(tzinfo=None) if kind == DATETIME else value)
-            cell.number_format = styles[kind]
-            cells.append(cell)
-        elif kind in (AMOUNT, NUMBER):
-            cells.append(value)
-        else:
-            text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-            if text.startswith("="):
-                cell = WriteOnlyCell(sheet, value=text)
-                cell.data_type = "s"  # text stays text: no formula runs in the user's spreadsheet
-                cells.append(cell)
-            else:
-                cells.append(text)
-    return cells
-
-
-def write_sheet(workbook, title: str, columns: list[Column], rows: Iterable[list]):
-    """Append a write-only sheet: bold frozen header, column widths, real dates and numbers."""
-    sheet = workbook.create_sheet(title)
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    kinds = [column.kind for column in columns]
-    styles = {DATE: "DD/MM/YYYY", DATETIME: "DD/MM/YYYY HH:MM"}
-    for row in rows:
-        sheet.append(_xlsx_cells(sheet, row, kinds, styles))
-    return sheet
-
-
-def xlsx_response(filename: str, build: Callable[[Workbook], None]) -> FileResponse:
-    """Build a write-only workbook with `build(workbook)`, save it to a temporary file and stream that file."""
-    workbook = Workbook(write_only=True)
-    build(workbook)
-    handle = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook.save(handle)
-    handle.seek(0)
-    response = FileResponse(handle, as_attachment=True, filename=f"{filename}.xlsx", content_type=XLSX_CONTENT_TYPE)
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
 
 
 # --- Pre-candidatures (annex 5 export) ---------------------------------------------------------------------------
@@ -191,7 +56,7 @@ PRE_CANDIDATURE_COLUMNS = [
     Column("GHT", width=10),
     Column("Établissement support du GHT", BOOLEAN, 10),
     Column("Activités", width=16),
-    Column("Activité combinée", AMOUNT, 14),
+    Column("Activité combinée", DECIMAL, 14),
     Column("Catégorie de financement (annexe 3)", width=10),
     Column("Positionnement", width=12),
     Column("Prérequis HN atteints", BOOLEAN, 10),
@@ -285,11 +150,6 @@ def pre_candidature_line(row: dict, grid) -> list:
 def pre_candidature_lines(rows: Iterable[dict], grid):
     for row in rows:
         yield pre_candidature_line(row, grid)
-
-
-def export_filename(prefix: str, region_codes) -> str:
-    suffix = "-".join(sorted(region_codes)) if region_codes else "national"
-    return f"{prefix}-{suffix}-{timezone.localdate():%Y%m%d}"
 
 
 def pre_candidatures_export(fmt: str, rows: Iterable[dict], grid, filename: str):

@@ -35,12 +35,11 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Iterable
 
-from envelopes.rules import sector_of
+from hopen.sectors import sector_of
 from funding.rules import amount_for
 from indicators.periods import semester_bounds
 
 CENT = Decimal("0.01")
-THOUSAND = Decimal(1000)
 SEED_SHARE = Decimal("0.20")  # annex 2 §2: 20 % seed, 80 % usage
 SEED_CAP_SHARE = Decimal("0.20")  # annex 2 §2: the seed never exceeds 20 % of the regional envelope
 STANDARD = "standard"
@@ -233,6 +232,11 @@ class EnvelopeUse:
         return self.envelope - self.planned
 
     @property
+    def overrun(self) -> Decimal:
+        """How much the plan exceeds the envelope (zero within it)."""
+        return max(self.planned - self.envelope, Decimal("0.00"))
+
+    @property
     def planned_percent(self) -> Decimal | None:
         if not self.envelope:
             return None
@@ -247,9 +251,9 @@ class EnvelopeUse:
         return self.seed_planned is not None and self.seed_planned > self.seed_cap
 
 
-def envelope_use(*, envelope_keur: Decimal, planned: Decimal, seed_planned: Decimal | None = None) -> EnvelopeUse:
-    """Annex 2: the plan against the regional envelope (k€ in the annex), the seed against its 20 % cap."""
-    envelope = Decimal(envelope_keur) * THOUSAND
+def envelope_use(*, envelope: Decimal, planned: Decimal, seed_planned: Decimal | None = None) -> EnvelopeUse:
+    """Annex 2: the plan against the regional envelope (in euros), the seed against its 20 % cap."""
+    envelope = Decimal(envelope)
     return EnvelopeUse(
         envelope=envelope,
         planned=Decimal(planned),

@@ -9,11 +9,13 @@ lists (403). A pre-candidature outside the user's scope answers 404 (`pre_candid
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
+from envelopes.selectors import region_figures
 from funding.loading_envelopes import programme_envelope_table
 from funding.selectors import amount_grid
 from hopen import permissions
@@ -374,22 +376,35 @@ def programming_deadline(programme) -> Window | None:
 
 @dataclass(frozen=True)
 class EnvelopeRef:
+    """The envelope the AMI pages compare the plan with, in euros: the ledger's (`envelopes.selectors.region_figures`,
+    the figures the envelopes page and the dashboard print) once the envelopes are opened, the programme's table
+    before. `seed_committed` is the seed already committed in the ledger (None before the envelopes are opened)."""
+
     label: str
-    envelope_keur: object  # Decimal
+    amount: Decimal
     source: str
+    seed_committed: Decimal | None = None
 
 
 def envelope_for(programme, region_codes) -> EnvelopeRef:
-    """Annex 2 §1: the envelope of one region, of several summed, or the national total when `region_codes` is
-    None — from the programme's table (`Programme.regional_envelopes`); zero when the programme has none."""
+    """Annex 2 §1: the envelope of one region, of several summed, or the nation when `region_codes` is None.
+
+    The national envelope is the sum of the regional ones (419 999 k€ for HOP'EN), not the total printed under the
+    annex's table (420 000 k€, the printed rows being rounded): the ledger opens each region's row, so every page
+    reads the same national figure."""
     table = programme_envelope_table(programme)
     if table is None:
-        return EnvelopeRef(f"Aucune table d'enveloppes régionales pour le programme {programme.name}", 0, "")
-    if region_codes is None:
-        return EnvelopeRef("Total national (annexe 2)", table.total_envelope_keur, table.source)
-    rows = [row for row in table.regions if row.region_code in set(region_codes)]
-    label = ", ".join(row.region_name for row in rows) or "—"
-    return EnvelopeRef(f"Enveloppe régionale — {label}", sum((row.envelope_keur for row in rows), 0), table.source)
+        return EnvelopeRef(f"Aucune table d'enveloppes régionales pour le programme {programme.name}", Decimal(0), "")
+    codes = None if region_codes is None else {str(code) for code in region_codes}
+    rows = [row for row in table.regions if codes is None or row.region_code in codes]
+    if codes is None:
+        label = "Total national (annexe 2)"
+    else:
+        label = "Enveloppe régionale — " + (", ".join(row.region_name for row in rows) or "—")
+    figures = region_figures(programme, None if codes is None else sorted(codes))
+    if figures is None:
+        return EnvelopeRef(label, sum((row.envelope_keur for row in rows), Decimal(0)) * 1000, table.source)
+    return EnvelopeRef(label, figures.total, table.source, seed_committed=figures.seed_committed)
 
 
 @dataclass(frozen=True)

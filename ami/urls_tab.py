@@ -1,4 +1,4 @@
-"""Pages of the establishment's AMI tab (annex 5), the GHT support queue and the notifications (namespace "ami")."""
+"""Pages of the establishment's AMI tab (annex 5), and the GHT support queue (namespace "ami")."""
 
 from django.urls import path
 
@@ -13,5 +13,4 @@ urlpatterns = [
         name="attachment_download",
     ),
     path("ami/validations-ght/", support.support_queue, name="support_queue"),
-    path("notifications/", menu.notifications, name="notifications"),
 ]

@@ -21,6 +21,8 @@ from funding.rules import category_of
 from funding.selectors import amount_grid
 from hopen import permissions
 from hopen.exceptions import ApplicationError, PermissionRefused
+from hopen.audit_display import present
+from hopen.exports import FORMAT_REFUSED, export_format
 from hopen.models import AuditRecord
 from indicators.models import CatalogueVersion
 
@@ -29,18 +31,12 @@ from .forms_ars import DecisionForm, ProgrammingRegionForm, filtered_pre_candida
 from .models import Decision, FilingStatus
 from .services import can_decide, pre_candidature_decide
 from .services_ars import programming_transmit
+from .tab.history import HIDDEN_KEYS
 
 PAGE_SIZE = 25
 PROGRAMMING_PAGE_SIZE = 100
-FORMAT_REFUSED = "Format d'export inconnu : choisissez « csv » ou « xlsx »."
 PROGRAMMING_REFUSED = "La programmation pluriannuelle est réservée aux ARS et à la DGOS."
 DECISION_REFUSED = "La présélection revient à l'ARS de la région de l'établissement."
-ACTION_LABELS = {
-    "pre_candidature.save": "Modification",
-    "pre_candidature.validate": "Validation par la direction",
-    "pre_candidature.validate_as_support": "Validation par l'établissement support",
-    "pre_candidature.decide": "Décision de l'ARS",
-}
 
 
 def _require_browse(user, message=selectors.LIST_REFUSED):
@@ -120,9 +116,9 @@ def ars_list(request):
         "totals": totals,
         "preselected_totals": preselected_totals,
         "envelope": envelope,
-        "envelope_requested": programming.envelope_use(envelope_keur=envelope.envelope_keur, planned=totals.total),
+        "envelope_requested": programming.envelope_use(envelope=envelope.amount, planned=totals.total),
         "envelope_preselected": programming.envelope_use(
-            envelope_keur=envelope.envelope_keur, planned=preselected_totals.total
+            envelope=envelope.amount, planned=preselected_totals.total
         ),
         "balance": programming.balance(balance_lines),
         "scope_national": permissions.scope_of(request.user).national,
@@ -231,14 +227,13 @@ def ars_detail(request, pk):
         })
     object_ids = [str(pre_candidature.pk)]
     domain_ids = [str(d.pk) for d in domains]
-    history = list(
+    history = present(
         AuditRecord.objects.filter(
             Q(object_type="ami.precandidature", object_id__in=object_ids)
             | Q(object_type="ami.precandidaturedomain", object_id__in=domain_ids)
-        ).order_by("-id")[:100]
+        ).select_related("actor").order_by("-id")[:100],
+        skip=HIDDEN_KEYS,
     )
-    for record in history:
-        record.action_label = ACTION_LABELS.get(record.action, record.action)
     category = category_of(activity, grid.categories).code if activity is not None and grid.categories else None
     context = {
         "pre_candidature": pre_candidature,
@@ -313,7 +308,7 @@ def programming_page(request):
         "totals_table": summary.totals.table(),
         "envelope": envelope,
         "envelope_use": programming.envelope_use(
-            envelope_keur=envelope.envelope_keur, planned=summary.totals.total.total,
+            envelope=envelope.amount, planned=summary.totals.total.total,
             seed_planned=summary.totals.total.seed,
         ),
         "programme": programme,
@@ -331,18 +326,13 @@ def programming_page(request):
 # --- Exports -----------------------------------------------------------------------------------------------------
 
 
-def _export_format(request):
-    fmt = request.GET.get("format", exports.CSV).lower()
-    return fmt if fmt in exports.FORMATS else None
-
-
 @login_required
 @require_GET
 def export(request):
     """Annex 5 « Fonction d'export »: every field of the tab, one line per establishment and domain (ARS: its
     region; DGOS: the nation, or the region filter), CSV or XLSX, streamed."""
     _require_browse(request.user)
-    fmt = _export_format(request)
+    fmt = export_format(request)
     if fmt is None:
         return HttpResponseBadRequest(FORMAT_REFUSED)
     _, filters, ami_filters, pre_candidatures = filtered_pre_candidatures(request)
@@ -357,7 +347,7 @@ def export(request):
 def programming_export(request):
     """The §5.3.2 programming, CSV or XLSX (with a sheet of totals per domain and per year), streamed."""
     _require_browse(request.user, PROGRAMMING_REFUSED)
-    fmt = _export_format(request)
+    fmt = export_format(request)
     if fmt is None:
         return HttpResponseBadRequest(FORMAT_REFUSED)
     _, region = _programming_region(request)

@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from hopen import permissions
 from hopen.exceptions import PermissionRefused
+from hopen.validation import validate_sane_date
 
 from . import selectors
 from .ledger import balances_of
@@ -164,7 +165,7 @@ class DelegationInputSerializer(serializers.Serializer):
     amount = serializers.DecimalField(max_digits=14, decimal_places=2, label="Montant délégué (€)")
     reference = serializers.CharField(max_length=200, label="Référence de la circulaire budgétaire")
     delegated_on = serializers.DateField(
-        required=False, label="Date de la délégation", help_text="Date de la circulaire, dans l'exercice ; aujourd'hui par défaut."
+        required=False, validators=[validate_sane_date], label="Date de la délégation", help_text="Date de la circulaire, dans l'exercice ; aujourd'hui par défaut."
     )
 
 

@@ -5,6 +5,8 @@ from decimal import Decimal
 
 from django import forms
 
+from hopen.validation import validate_sane_date
+
 from .models import Pot, Sector
 
 REASON_WIDGET = forms.Textarea(attrs={"rows": 3})
@@ -80,6 +82,6 @@ class DelegationForm(forms.Form):
     )
     reference = forms.CharField(label="Référence de la circulaire budgétaire", max_length=200)
     delegated_on = forms.DateField(
-        label="Date de la délégation", required=False, widget=forms.DateInput(attrs={"type": "date"}),
+        label="Date de la délégation", required=False, validators=[validate_sane_date], widget=forms.DateInput(attrs={"type": "date"}),
         help_text="La date de la circulaire, dans l'exercice ; vide : aujourd'hui.",
     )

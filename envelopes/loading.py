@@ -13,6 +13,7 @@ from django.db import transaction
 
 from funding.loading_envelopes import FIXTURE
 from hopen.audit import audit_record
+from hopen.formatting import french_keur
 from hopen.models import Region
 from indicators.models import Programme
 
@@ -48,7 +49,7 @@ def load_envelopes(path: Path = FIXTURE, *, regions=None, data: dict | None = No
                 Movement(
                     envelope_id=envelope.pk, kind=EntryKind.ALLOCATION, pot=pot, amount=amount,
                     effective_on=datetime.date(year, 1, 1),
-                    label=f"Dotation {Pot(pot).label.lower()} — annexe 2 ({row['envelope_keur']} k€)",
+                    label=f"Dotation {Pot(pot).label.lower()} — annexe 2 ({french_keur(Decimal(row['envelope_keur']))})",
                     idempotency_key=f"allocation:{programme.code}:{region.code}:{pot}",
                 )
             )

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from hopen.formatting import french_euros
+# The sector rule (004) lives with the establishments: the ledger, the dashboards, the homes and the filters read it.
+from hopen.sectors import SECTOR_LABELS, SECTORS, sector_of  # noqa: F401 (sector_of: read by the services)
 
 ZERO = Decimal("0.00")
 SEED_SHARE = Decimal("0.20")  # annex 2 §2: « 20% de financement consacré à l'amorçage »
@@ -152,25 +154,6 @@ def balances_from_sums(sums: dict) -> Balances:
 DEROGATORY_SHARE = Decimal("0.30")  # §5.1: « 30% des crédits d'amorçage de la région »
 DEROGATORY_SHARE_RAISED = Decimal("0.50")  # §5.1: « jusqu'à 50% si le nombre d'établissements […] est insuffisant »
 CENT = Decimal("0.01")
-SECTORS = ("public", "private", "espic")
-SECTOR_LABELS = {"public": "public", "private": "privé", "espic": "ESPIC"}
-
-
-def sector_of(status: str, is_espic: bool) -> str:
-    """004 « Répartition identique entre les secteurs public, privé et Espic » and §5.1 « statuts d'établissements
-    (publics, privés, ESPIC) »: the sector of an establishment — the one rule of the ledger, the dashboards and
-    the AMI balance (`ami.programming.balance_status`).
-
-    Public establishments are the public sector; ESPIC-qualified establishments and the CLCCs (ESPIC by law,
-    art. L. 6161-5 CSP) the ESPIC sector; every other private establishment, for-profit or not, the private sector.
-    """
-    if status == "public":
-        return "public"
-    if is_espic or status == "clcc":
-        return "espic"
-    return "private"
-
-
 def _floor_cent(value: Decimal) -> Decimal:
     return value.quantize(CENT, rounding="ROUND_FLOOR")
 

@@ -75,6 +75,20 @@ def balances_total(balances: list[Balances]) -> Balances:
     return Balances(**{name: sum((getattr(b, name) for b in balances), ZERO) for name in names})
 
 
+def region_figures(programme, region_codes=None) -> Balances | None:
+    """THE figures of one region, of several summed, or of the nation (`region_codes` None) — envelope, seed and
+    usage credits, committed, paid — derived from the ledger (annex 4 §3), for every page that prints them
+    (envelopes, dashboard, AMI list and programming): one selector, so that a region's figures are equal on every
+    page. None when the programme's envelopes are not opened. Two queries; the caller has checked the scope."""
+    envelopes = Envelope.objects.filter(programme=programme)
+    if region_codes is not None:
+        envelopes = envelopes.filter(region__code__in=[str(code) for code in region_codes])
+    envelope_ids = list(envelopes.values_list("pk", flat=True))
+    if not envelope_ids:
+        return None
+    return balances_total(list(balances_of(envelope_ids).values()))
+
+
 def ledger_entries_visible_to(user, *, programme):
     """Entries of the readable envelopes of `programme`, newest first, with what the list pages and the API print."""
     region_ids = _readable_region_ids(user)
@@ -84,6 +98,33 @@ def ledger_entries_visible_to(user, *, programme):
     if region_ids is not None:
         entries = entries.filter(envelope__region_id__in=region_ids)
     return entries.order_by("-created_at", "-sequence", "-id")
+
+
+LEDGER_EXPORT_FIELDS = (
+    "envelope__region__name", "envelope__region__code", "sequence", "effective_on", "kind", "pot", "amount",
+    "corrects__sequence", "is_derogatory", "sector", "establishment__finess", "establishment__name",
+    "dossier_domain__dossier__reference", "dossier_domain__domain_code", "reference", "label",
+    "seed_available_after", "usage_available_after", "created_at", "created_by__first_name",
+    "created_by__last_name", "created_by__email",
+)
+
+
+def ledger_export_rows(user, *, programme, envelope=None, chunk_size=2000):
+    """The entries of the readable envelopes of `programme` (or of `envelope` only, already checked by
+    `envelope_of_region`) in the order of the ledger: by region, then by sequence number. Dicts of
+    LEDGER_EXPORT_FIELDS read through a server-side cursor: one query, a bounded number of rows in memory whatever
+    the size of the ledger."""
+    region_ids = _readable_region_ids(user)
+    entries = LedgerEntry.objects.filter(envelope__programme=programme)
+    if region_ids is not None:
+        entries = entries.filter(envelope__region_id__in=region_ids)
+    if envelope is not None:
+        entries = entries.filter(envelope=envelope)
+    return (
+        entries.order_by("envelope__region__name", "sequence", "id")
+        .values(*LEDGER_EXPORT_FIELDS)
+        .iterator(chunk_size=chunk_size)
+    )
 
 
 def envelope_entries(envelope):

@@ -12,15 +12,20 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hopen import permissions
+from hopen.confirmation import PENDING, Confirmation, confirm_or_run
 from hopen.exceptions import ApplicationError, PermissionRefused
+from hopen.exports import FORMAT_REFUSED, export_filename, export_format
 from hopen.formatting import french_euros
 
 from . import selectors
+from .exports import ledger_export
 from .forms import DelegationForm, DerogatoryCeilingForm, RedeploymentForm, SectorQuotasForm
 from .ledger import balances_of
 from .services.common import POT_LABELS, REDEPLOYMENT_REFUSED, REGION_MONEY_REFUSED
@@ -89,26 +94,35 @@ def _act(request, envelope):
 
 
 def _delegate(request, envelope):
-    """Annex 2 §3, the DGOS's form: a first submission restates the delegation (confirmation), the second records it.
-    Returns (form, confirming, done)."""
+    """Annex 2 §3, the DGOS's form: a first submission restates the delegation in the confirmation modal
+    (`hopen.confirmation`, after a dry run), the confirmed one records it. Returns (form, confirmation, done)."""
     if not permissions.can_delegate_credits(request.user):
         raise PermissionDenied(DELEGATION_REFUSED)
     form = DelegationForm(request.POST, prefix="delegation")
     if not form.is_valid():
-        return form, False, False
-    if request.POST.get("confirmed") != "1":
-        return form, True, False
+        return form, None, False
     data = form.cleaned_data
     try:
-        credits_delegate(
+        result = confirm_or_run(request, lambda: credits_delegate(
             envelope=envelope, year=data["year"], pot=data["pot"], amount=data["amount"],
             reference=data["reference"], on=data["delegated_on"], by=request.user,
-        )
+        ))
     except PermissionRefused as exc:
         raise PermissionDenied(exc.message) from exc
     except ApplicationError as exc:
         form.add_error(None, exc.message)
-        return form, False, False
+        return form, None, False
+    if result is PENDING:
+        region = envelope.region
+        on = f", le {data['delegated_on']:%d/%m/%Y}" if data["delegated_on"] else ""
+        return form, Confirmation(
+            title=f"Déléguer des crédits {POT_LABELS[data['pot']]} à {region.name} ?",
+            amount=data["amount"], amount_label=f"Crédits délégués pour l'exercice {data['year']}",
+            party=region.ars_name or region.name, detail=f"{data['reference']}{on}",
+            consequence="L'ARS pourra les engager dès cette date ; l'écriture ne se supprime pas (une erreur se "
+            "corrige par une écriture opposée).",
+            confirm_label="Confirmer la délégation",
+        ), False
     messages.success(
         request, f"Délégation {data['year']} de {french_euros(data['amount'])} de crédits {POT_LABELS[data['pot']]} "
         f"enregistrée pour {envelope.region} ; l'ARS est notifiée.",
@@ -125,7 +139,7 @@ def detail(request, region_code):
     envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
     may_manage = permissions.can_manage_region_money(request.user, envelope.region)
     ceiling_form = quotas_form = delegation_form = None
-    confirming = False
+    confirming = None
     if request.method == "POST" and request.POST.get("action") == "delegate":
         delegation_form, confirming, done = _delegate(request, envelope)
         if done:
@@ -160,7 +174,8 @@ def detail(request, region_code):
         "can_redeploy": permissions.can_redeploy_envelopes(request.user),
         "delegation_form": (delegation_form or DelegationForm(prefix="delegation"))
         if permissions.can_delegate_credits(request.user) else None,
-        "delegation_confirming": confirming,
+        "confirming": "confirmation-delegation" if confirming else "",
+        "confirmation": confirming,
         "delegations": selectors.delegation_entries(envelope)[:20],
     }
     return render(request, "envelopes/detail.html", context)
@@ -182,20 +197,72 @@ def redeployment(request):
     }
     regions = [e.region for e in envelopes.values()]
     form = RedeploymentForm(request.POST or None, regions=regions)
+    confirmation = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        source, target = envelopes[data["from_region"]].region, envelopes[data["to_region"]].region
         try:
-            redeploy(
+            result = confirm_or_run(request, lambda: redeploy(
                 from_envelope=envelopes[data["from_region"]], to_envelope=envelopes[data["to_region"]],
                 pot=data["pot"], amount=data["amount"], reason=data["reason"], by=request.user,
-            )
+            ))
         except PermissionRefused as exc:
             raise PermissionDenied(exc.message) from exc
         except ApplicationError as exc:
             form.add_error(None, exc.message)
         else:
-            source, target = envelopes[data["from_region"]].region, envelopes[data["to_region"]].region
-            messages.success(request, f"Redéploiement enregistré de {source} vers {target} ; les deux ARS sont notifiées.")
-            return redirect("envelopes:home")
+            if result is not PENDING:
+                messages.success(request, f"Redéploiement enregistré de {source} vers {target} ; les deux ARS sont notifiées.")
+                return redirect("envelopes:home")
+            confirmation = Confirmation(  # annex 4 §1: the modal restates the movement before it is written
+                title=f"Redéployer des crédits {POT_LABELS[data['pot']]} de {source.name} vers {target.name} ?",
+                amount=data["amount"], amount_label="Montant redéployé", party=f"{source.name} → {target.name}",
+                detail=f"Motif : {data['reason']}",
+                consequence="Le montant quitte le disponible de la région cédante et s'ajoute à celui de la région "
+                "bénéficiaire, au grand livre des deux enveloppes ; les deux ARS sont notifiées. Les écritures ne se "
+                "suppriment pas (une erreur se corrige par un redéploiement inverse).",
+                confirm_label="Confirmer le redéploiement",
+            )
     rows = selectors.balances_visible_to(request.user, programme=request.programme)
-    return render(request, "envelopes/redeployment.html", {"form": form, "rows": rows, "programme": request.programme})
+    context = {
+        "form": form, "rows": rows, "programme": request.programme, "confirmation": confirmation,
+        "confirming": "confirmation-redeploiement" if confirmation else "",
+    }
+    return render(request, "envelopes/redeployment.html", context)
+
+
+# --- Exports of the ledger ------------------------------------------------------------------------------------------
+
+
+def _ledger_prefix(request) -> str:
+    return f"grand-livre-{slugify(request.programme.code)}"
+
+
+@login_required
+@require_GET
+def ledger_export_all(request):
+    """Every entry the user reads, CSV or XLSX, streamed: the nation for the DGOS, its region for an ARS."""
+    _require_browse(request.user)
+    fmt = export_format(request)
+    if fmt is None:
+        return HttpResponseBadRequest(FORMAT_REFUSED)
+    scope = permissions.scope_of(request.user)
+    codes = None if scope.national else [
+        e.region.code for e in selectors.envelopes_visible_to(request.user, programme=request.programme)
+    ]
+    rows = selectors.ledger_export_rows(request.user, programme=request.programme)
+    return ledger_export(fmt, rows, export_filename(_ledger_prefix(request), codes if codes != [] else ["aucune"]))
+
+
+@login_required
+@require_GET
+def ledger_export_region(request, region_code):
+    """One region's ledger (another region than the ARS's answers 404, like its page), CSV or XLSX, streamed."""
+    _require_browse(request.user)
+    fmt = export_format(request)
+    if fmt is None:
+        return HttpResponseBadRequest(FORMAT_REFUSED)
+    envelope = selectors.envelope_of_region(request.user, region_code, programme=request.programme)
+    rows = selectors.ledger_export_rows(request.user, programme=request.programme, envelope=envelope)
+    filename = export_filename(_ledger_prefix(request), [envelope.region.code])
+    return ledger_export(fmt, rows, filename)

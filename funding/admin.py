@@ -4,7 +4,8 @@ The amount grid (annex 3 §3) is programme data loaded from fixtures/hopen_amoun
 read-only here. The combined activity is computed from the SAE figures; an administrator may enter another
 figure, written through `funding.services.combined_activity_override` so that it is audited — a refusal is
 shown as an error message, never as a server error. Software vendors (RELIMS) and GHT IT governance are
-referentials edited here.
+referentials edited here. The dossiers' letters are listed read-only, with one action: reissue (after an ARS's
+address was entered), through `funding.letters.services.reissue_letter`.
 """
 
 from django.contrib import admin, messages
@@ -19,7 +20,8 @@ from hopen.exceptions import ApplicationError
 
 from .eligibility.models import GhtItGovernance, SoftwareVendor
 from .forms import CombinedActivityOverrideForm
-from .models import AmountBand, CombinedActivity, FundingCategory
+from .letters.services import reissue_letter
+from .models import AmountBand, CombinedActivity, DossierLetter, FundingCategory
 from .services import combined_activity_override
 from .views import format_number
 
@@ -231,3 +233,24 @@ class GhtItGovernanceAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(boolean=True, description="SDSI déposé")
     def has_master_plan(self, governance):
         return governance.has_master_plan
+
+
+@admin.register(DossierLetter)
+class DossierLetterAdmin(ReadOnlyAdmin):
+    list_display = ["reference", "kind", "dossier", "dated_on", "generated_at", "reissued_at"]
+    list_filter = ["kind", "dossier__region"]
+    search_fields = ["reference", "dossier__reference"]
+    list_select_related = ["dossier"]
+    actions = ["reissue"]
+
+    @admin.action(description="Rééditer les courriers sélectionnés (même date, mention « Réédité le »)")
+    def reissue(self, request, queryset):
+        done = 0
+        for letter in queryset.select_related("dossier__region"):
+            try:
+                reissue_letter(letter=letter, by=request.user)
+                done += 1
+            except ApplicationError as error:
+                self.message_user(request, error.message, messages.ERROR)
+        if done:
+            self.message_user(request, f"{done} courrier(s) en cours de réédition.", messages.SUCCESS)

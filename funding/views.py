@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 
 from hopen import permissions
-from hopen.formatting import french_euros, french_number
+from hopen.formatting import french_euros, french_keur, french_number, french_quantity, french_signed
 from indicators.models import CatalogueVersion, GroupKind, IndicatorGroup
 
 from . import rules, selectors
@@ -78,7 +78,7 @@ def estimate_context(value, grid, programme) -> dict:
             "advanced_band": _band_range(grid, domain, "advanced", result.category) if "advanced" in amounts else "",
         })
     return {
-        "combined_activity": format_number(result.combined_activity),
+        "combined_activity": french_quantity(result.combined_activity),
         "category": result.category,
         "category_range": _category_range(category, grid.categories),
         "categories": [f"{c.code} de {_category_range(c, grid.categories)}" for c in grid.categories],
@@ -96,9 +96,9 @@ def breakdown_context(inputs: rules.ActivityInputs) -> dict:
             "label": label,
             "count": format_number(count, 0),
             "weight": format_number(weight, 1).removesuffix(",0"),
-            "equivalent": format_number(rules.combined_activity(rules.ActivityInputs(**{name: count}))),
+            "equivalent": french_quantity(rules.combined_activity(rules.ActivityInputs(**{name: count}))),
         })
-    return {"rows": rows, "total": format_number(rules.combined_activity(inputs))}
+    return {"rows": rows, "total": french_quantity(rules.combined_activity(inputs))}
 
 
 def _eligibility_verdicts(establishment, programme):
@@ -126,8 +126,8 @@ def estimate_establishment(request, finess):
         "establishment": establishment, "record": record, "grid_missing": not grid.categories, "programme": programme,
     }
     if record is not None:
-        context["combined_activity_value"] = format_number(record.value)
-        context["combined_activity_computed"] = format_number(record.computed)
+        context["combined_activity_value"] = french_quantity(record.value)
+        context["combined_activity_computed"] = french_quantity(record.computed)
         figures = establishment.activity_figures.filter(source_year=record.source_year).first()
         if figures is not None:
             inputs = rules.activity_inputs_from_sae(**{field: getattr(figures, field) for field in FIGURE_FIELDS})
@@ -181,9 +181,9 @@ def regional_shares(request):
             "combined_activity": format_number(total, 0),
             "share": format_number(shares[region.region_code]),
             "annex_share": format_number(region.share_percent),
-            "difference": ("+" if difference > 0 else "") + format_number(difference),
+            "difference": french_signed(difference),
             "beyond_tolerance": abs(difference) > SHARE_TOLERANCE_POINTS,
-            "annex_envelope": format_number(region.envelope_keur, 0),
+            "annex_envelope": french_keur(region.envelope_keur),
         })
     national = sum(totals.values(), Decimal(0))
     context = {
@@ -196,7 +196,10 @@ def regional_shares(request):
         "total_share": format_number(sum(shares.values(), Decimal(0))),
         "annex_total_share": format_number(table.total_share_percent),
         "annex_sum_share": format_number(sum((region.share_percent for region in table.regions), Decimal(0))),
-        "annex_total_envelope": format_number(table.total_envelope_keur, 0),
+        # The national envelope is the sum of the regional rows, as the ledger opens them (419 999 k€ for HOP'EN):
+        # the total printed under the annex (420 000 k€) is quoted beside it, never used as a second figure.
+        "annex_sum_envelope": sum((region.envelope_keur for region in table.regions), Decimal(0)) * 1000,
+        "annex_total_envelope": french_keur(table.total_envelope_keur),
         "empty": not national,
         "programme": request.programme,
     }

@@ -1,12 +1,13 @@
 """Django admin for the referential. Writes go through the services so that each leaves its audit record."""
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import ValidationError
 
 from . import services
 from .exceptions import ApplicationError
-from .models import ActivityFigures, AuditRecord, Establishment, Ght, LegalEntity, Region, RoleAssignment, User
+from .models import ActivityFigures, AuditAnchor, AuditRecord, Establishment, Ght, LegalEntity, Region, RoleAssignment, User
 
 
 class ServiceAdminMixin:
@@ -19,13 +20,45 @@ class ServiceAdminMixin:
             self.message_user(request, getattr(exc, "message", None) or "; ".join(exc.messages), messages.ERROR)
 
 
+class RegionForm(forms.ModelForm):
+    class Meta:
+        model = Region
+        fields = ["ars_name", "ars_address"]
+
+    def clean(self):
+        cleaned = super().clean()
+        try:
+            services.ars_contact_cleaned(cleaned.get("ars_name", ""), cleaned.get("ars_address", ""))
+        except ApplicationError as error:
+            raise ValidationError(error.message) from error
+        return cleaned
+
+
 @admin.register(Region)
-class RegionAdmin(admin.ModelAdmin):
-    list_display = ["code", "name", "ars_name"]
-    readonly_fields = ["code"]
+class RegionAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = RegionForm
+    list_display = ["code", "name", "ars_name", "has_ars_address"]
+    # Regions come from the referential: only their ARS's name and postal address (printed on its letters) are
+    # edited here, through the audited service.
+    fields = ["code", "name", "ars_name", "ars_address"]
+    readonly_fields = ["code", "name"]
+
+    @admin.display(description="adresse de l'ARS renseignée", boolean=True)
+    def has_ars_address(self, region):
+        return bool(region.ars_address.strip())
+
+    def has_add_permission(self, request):
+        return False
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        if {"ars_name", "ars_address"} & set(form.changed_data):
+            self._run(
+                request, services.region_set_ars_contact, region=obj, ars_name=obj.ars_name,
+                ars_address=obj.ars_address, by=request.user,
+            )
 
 
 @admin.register(LegalEntity)
@@ -147,3 +180,10 @@ class AuditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AuditAnchor)
+class AuditAnchorAdmin(AuditRecordAdmin):
+    list_display = ["day", "count", "total", "last_record_id", "last_hash", "created_at"]
+    list_filter = []
+    search_fields = ["last_hash"]

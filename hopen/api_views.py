@@ -2,20 +2,30 @@
 
 import django_filters
 from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, viewsets
-from rest_framework.authtoken.models import Token
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, viewsets
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from . import permissions, selectors
+from .accounts.client import client_ip
+from .accounts.lockout import lockout_message
+from .accounts.tokens import api_token_issue
 from .finess import finess_error
 from .models import ActivityFigures, Establishment
 
 
+class LockedOut(exceptions.APIException):
+    status_code = 429
+    default_code = "locked_out"
+
+
 class TokenObtainView(APIView):
-    """POST e-mail and password, get the API token of the account."""
+    """POST e-mail and password, get a new API token of the account and its expiry.
+
+    Throttled per client address (`token` rate) and guarded by the login lockout (django-axes: per account and per
+    address); the token is stored hashed and expires (8 h for people, longer for declared service accounts)."""
 
     permission_classes = [AllowAny]
     authentication_classes = []
@@ -27,16 +37,28 @@ class TokenObtainView(APIView):
 
     class TokenResponseSerializer(serializers.Serializer):
         token = serializers.CharField()
+        expires = serializers.DateTimeField()
 
-    @extend_schema(request=TokenRequestSerializer, responses=TokenResponseSerializer, auth=[])
+    @extend_schema(
+        request=TokenRequestSerializer,
+        responses={200: TokenResponseSerializer, 400: OpenApiResponse(description="Identifiants incorrects"),
+                   429: OpenApiResponse(description="Trop de tentatives : réessayer plus tard")},
+        auth=[],
+    )
     def post(self, request):
         data = self.TokenRequestSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        user = authenticate(request, username=data.validated_data["email"], password=data.validated_data["password"])
+        # The Django request, not DRF's: axes marks it as locked out, and its middleware answers from that mark.
+        http_request = request._request
+        user = authenticate(
+            http_request, username=data.validated_data["email"], password=data.validated_data["password"]
+        )
+        if getattr(http_request, "axes_locked_out", False):
+            raise LockedOut(lockout_message())
         if user is None or not user.is_active:
             raise serializers.ValidationError({"detail": "Adresse électronique ou mot de passe incorrect."})
-        token, _ = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        token, key = api_token_issue(user=user, client_ip=client_ip(request))
+        return Response(self.TokenResponseSerializer({"token": key, "expires": token.expiry}).data)
 
 
 class EstablishmentFilter(django_filters.FilterSet):

@@ -1,4 +1,5 @@
 from . import permissions
+from .notifications import UnreadCount
 
 
 SKIPLINKS = [
@@ -6,12 +7,14 @@ SKIPLINKS = [
     {"link": "#fr-navigation", "label": "Menu"},
     {"link": "#footer", "label": "Pied de page"},
 ]
+# Logged out, the header has no menu (templates/base.html): a skip link to it would lead nowhere (RGAA 12.7).
+SKIPLINKS_LOGGED_OUT = [link for link in SKIPLINKS if link["link"] != "#fr-navigation"]
 
 
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"skiplinks": SKIPLINKS}
+        return {"skiplinks": SKIPLINKS_LOGGED_OUT}
     return {
         "skiplinks": SKIPLINKS,
         "nav_can_browse_audit": permissions.can_browse_audit_trail(user),
@@ -19,6 +22,7 @@ def navigation(request):
         "nav_can_import_referentials": permissions.can_import_referentials(user),
         "nav_can_admin": user.is_staff,
         "nav_can_pilot": _can_pilot(user),
+        "unread_notifications": UnreadCount(user),  # counted (one query) only when the header shows it
     }
 
 

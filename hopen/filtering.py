@@ -20,7 +20,7 @@ def filtered_establishments(request, form_class=EstablishmentFilterForm):
         request.user,
         search=filters.get("q", ""),
         region=filters.get("region") or None,
-        status=filters.get("status") or None,
+        sector=filters.get("sector") or None,
         category=filters.get("category") or None,
         ght=filters.get("ght") or None,
     )

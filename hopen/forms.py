@@ -1,10 +1,11 @@
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
-from . import selectors
 from .models import Establishment, Ght, Region
+from .sectors import SECTOR_CHOICES
 
-STATUS_FILTER_CHOICES = [("", "Tous les statuts"), *selectors.STATUS_FILTER_CHOICES]
+# The sectors of the ledger and of the dashboards (hopen.sectors): one breakdown on every page.
+SECTOR_FILTER_CHOICES = [("", "Tous les secteurs"), *SECTOR_CHOICES]
 
 
 class EmailAuthenticationForm(AuthenticationForm):
@@ -23,7 +24,10 @@ class EstablishmentFilterForm(forms.Form):
 
     q = forms.CharField(label="Nom, commune ou numéro FINESS", required=False, max_length=100)
     region = forms.ChoiceField(label="Région", required=False)
-    status = forms.ChoiceField(label="Statut", required=False, choices=STATUS_FILTER_CHOICES)
+    sector = forms.ChoiceField(
+        label="Secteur", required=False, choices=SECTOR_FILTER_CHOICES,
+        help_text="Les CLCC et les établissements ESPIC forment le secteur ESPIC (004, §5.1).",
+    )
     category = forms.ChoiceField(label="Catégorie", required=False)
     ght = forms.ChoiceField(label="GHT", required=False)
 

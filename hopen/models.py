@@ -304,7 +304,9 @@ class AuditRecord(models.Model):
     """One write, as it happened: append-only, each record chained to the previous one by its hash."""
 
     at = models.DateTimeField("date", default=timezone.now, db_index=True)
-    actor = models.ForeignKey(User, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    # PROTECT: the chain covers the actor's id, and the table refuses UPDATE — a person who wrote in the trail
+    # is deactivated, never deleted.
+    actor = models.ForeignKey(User, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     actor_email = models.CharField("auteur", max_length=254, blank=True)
     action = models.CharField("action", max_length=80, db_index=True)
     object_type = models.CharField("type d'objet", max_length=80)
@@ -312,6 +314,8 @@ class AuditRecord(models.Model):
     object_repr = models.CharField("objet", max_length=255, blank=True)
     changes = models.JSONField("modifications", default=dict, blank=True)
     previous_hash = models.CharField(max_length=64)
+    # Format of `hash` (hopen/audit.py): 1 before the hardening of issue 15 (actor's id not covered), 2 since.
+    hash_version = models.PositiveSmallIntegerField("format d'empreinte", default=2)
     hash = models.CharField(max_length=64, unique=True)
 
     class Meta:
@@ -332,6 +336,27 @@ class AuditRecord(models.Model):
         raise RuntimeError("La piste d'audit est en ajout seul : une trace ne peut pas être supprimée.")
 
 
+class AuditAnchor(models.Model):
+    """The audit trail as it stood at the end of one day: its last record, that record's hash and the count of
+    records up to it. Append-only in the database, and also written to the log, so that deleting the latest
+    records or rewriting a record with every following hash recomputed no longer goes unnoticed."""
+
+    day = models.DateField("jour", unique=True)
+    last_record_id = models.BigIntegerField("dernière trace", null=True, blank=True)
+    last_hash = models.CharField("dernière empreinte", max_length=64)
+    count = models.PositiveIntegerField("traces du jour")
+    total = models.PositiveBigIntegerField("traces depuis l'origine")
+    created_at = models.DateTimeField("ancrée le", default=timezone.now)
+
+    class Meta:
+        ordering = ["-day"]
+        verbose_name = "ancre de la piste d'audit"
+        verbose_name_plural = "ancres de la piste d'audit"
+
+    def __str__(self):
+        return f"{self.day:%d/%m/%Y} : {self.total} trace(s), {self.last_hash[:12]}…"
+
+
 class Notification(models.Model):
     """In-app notification; its e-mail copy leaves through Celery after commit (`hopen.notifications.notify`)."""
 
@@ -348,3 +373,32 @@ class Notification(models.Model):
 
     def __str__(self):
         return f"{self.recipient}: {self.message[:60]}"
+
+
+class OutboxMessage(models.Model):
+    """A Celery task decided by a write, recorded in that write's transaction (transactional outbox, issue 15 §7).
+
+    Published right after the commit (`hopen.tasking`); while the broker is down the row stays pending and the
+    relay (`manage.py relay_outbox`) sends it once the broker is back. `key` is unique: the same key enqueued
+    twice is one message. Sent rows are kept a while (`consumed_at` makes a redelivered e-mail a no-op), then purged.
+    """
+
+    key = models.CharField("clé", max_length=200, unique=True)
+    task_name = models.CharField("tâche", max_length=200)
+    args = models.JSONField("arguments positionnels", default=list, blank=True)
+    kwargs = models.JSONField("arguments nommés", default=dict, blank=True)
+    created_at = models.DateTimeField("créé le", default=timezone.now)
+    sent_at = models.DateTimeField("remis au broker le", null=True, blank=True, db_index=True)
+    consumed_at = models.DateTimeField("exécuté le", null=True, blank=True)
+    attempts = models.PositiveIntegerField("tentatives", default=0)
+    last_error = models.TextField("dernière erreur", blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = "message en attente d'envoi"
+        verbose_name_plural = "boîte d'envoi des tâches"
+        # The relay reads only the pending rows, oldest first.
+        indexes = [models.Index(fields=["id"], condition=Q(sent_at__isnull=True), name="hopen_outbox_pending")]
+
+    def __str__(self):
+        return f"{self.task_name} ({self.key})"

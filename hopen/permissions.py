@@ -232,10 +232,25 @@ def can_prepare_dossier(user, establishment) -> bool:
     )
 
 
+def may_prepare_some_dossier(user) -> bool:
+    """Before reading a new dossier's body: does the user prepare dossiers anywhere (an establishment's own roles, a
+    GHT support director)? A reader's creation is then refused (403) whatever its body says."""
+    scope = scope_of(user)
+    if scope.ght_ids:
+        return True
+    return _granted_establishments(user, ENTER_DATA).exists()
+
+
 def can_manage_region_money(user, region) -> bool:
     """Decide on dossiers, seed and usage funding, refunds, quotas of a region: its ARS officers (annex 4)."""
     scope = scope_of(user)
     return Role.ARS_OFFICER in scope.roles and region.pk in scope.region_ids
+
+
+def can_reissue_letter(user, dossier) -> bool:
+    """Reissue a dossier's letter (its ARS's address was completed, its file was lost): the ARS of the region that
+    sends it, or a platform administrator (who edits the ARS's address)."""
+    return can_manage_region_money(user, dossier.region) or can_manage_referential(user)
 
 
 def can_read_region_money(user, region) -> bool:

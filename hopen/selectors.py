@@ -3,13 +3,14 @@
 from django.db.models import Count, Prefetch, Q
 
 from .models import Establishment, EstablishmentStatus, Ght, Region
-from .permissions import establishment_read_filter, scope_of
+from .permissions import can_manage_referential, establishment_read_filter, scope_of
+from .sectors import SECTORS, sector_q
 
 ESPIC_STATUS_FILTER = "espic"
 STATUS_FILTER_CHOICES = [*EstablishmentStatus.choices, (ESPIC_STATUS_FILTER, "ESPIC")]
 
 
-def establishments_visible_to(user, *, search="", region=None, status=None, category=None, ght=None):
+def establishments_visible_to(user, *, search="", region=None, status=None, sector=None, category=None, ght=None):
     """The establishments the user may read, filtered; one SQL query whatever the number of rows."""
     queryset = Establishment.objects.filter(establishment_read_filter(user)).select_related(
         "region", "legal_entity", "ght"
@@ -20,6 +21,8 @@ def establishments_visible_to(user, *, search="", region=None, status=None, cate
         queryset = queryset.filter(region__code=region)
     if status:
         queryset = filter_by_status(queryset, status)
+    if sector:
+        queryset = filter_by_sector(queryset, sector)
     if category:
         queryset = queryset.filter(category_code=category)
     if ght:
@@ -40,6 +43,11 @@ def ghts_supported_by(user):
         .prefetch_related(Prefetch("members", queryset=Establishment.objects.order_by("name")))
         .order_by("code")
     )
+
+
+def filter_by_sector(queryset, sector: str):
+    """One sector of `hopen.sectors` (public, privé, ESPIC): the breakdown of the ledger and the dashboards."""
+    return queryset.filter(sector_q(sector))
 
 
 def filter_by_status(queryset, status: str):
@@ -74,19 +82,16 @@ def regions_visible_to(user):
 
 
 def establishment_counts_by_region(user):
-    """Per visible region: establishments in scope, split by status (home pages of ARS and DGOS)."""
+    """Per visible region: establishments in scope, split by sector (`hopen.sectors`, the ledger's breakdown: public,
+    privé, ESPIC) — the home pages of ARS and DGOS. One query."""
     visible = establishment_read_filter(user)
     return (
         Region.objects.annotate(
             total=Count("establishments", filter=_prefixed(visible)),
-            public=Count("establishments", filter=_prefixed(visible) & Q(establishments__status="public")),
-            private_for_profit=Count(
-                "establishments", filter=_prefixed(visible) & Q(establishments__status="private_for_profit")
-            ),
-            private_non_profit=Count(
-                "establishments", filter=_prefixed(visible) & Q(establishments__status="private_non_profit")
-            ),
-            clcc=Count("establishments", filter=_prefixed(visible) & Q(establishments__status="clcc")),
+            **{
+                sector: Count("establishments", filter=_prefixed(visible & sector_q(sector)))
+                for sector in SECTORS
+            },
         )
         .filter(total__gt=0)
         .order_by("name")
@@ -96,3 +101,11 @@ def establishment_counts_by_region(user):
 def _prefixed(condition: Q) -> Q:
     """The same filter, seen from Region through the `establishments` relation."""
     return Q(establishments__in=Establishment.objects.filter(condition))
+
+
+def regions_without_ars_address(user):
+    """A task on the platform administrator's home (issue 16): the regions whose ARS has no postal address — its
+    letters print none until it is entered in the administration. Empty for everyone else."""
+    if not can_manage_referential(user):
+        return Region.objects.none()
+    return Region.objects.filter(ars_address="").only("pk", "code", "name", "ars_name").order_by("name")

@@ -1,5 +1,7 @@
 """Writes on the tenancy core. Each one checks its rules, writes its audit record in the same transaction."""
 
+import re
+
 from django.contrib.auth.models import Permission
 from django.db import transaction
 
@@ -11,6 +13,7 @@ from .models import (
     EstablishmentUserObjectPermission,
     Ght,
     GhtMembershipSource,
+    Region,
     RoleAssignment,
 )
 
@@ -101,3 +104,40 @@ def ght_set_support(*, ght: Ght, support: Establishment | None, by) -> Ght:
         actor=by, action="ght.set_support", target=ght, changes=diff(before, snapshot(ght, ["support", "support_source"]))
     )
     return ght
+
+
+# A French postal line: « 59000 Lille », « CS 12345 59000 Lille Cedex » (the town is printed before the letters' date).
+POSTAL_LINE = re.compile(r"^(?:CS\s*\d+\s+)?\d{5}\s+\S.*$", re.IGNORECASE)
+
+
+def ars_contact_cleaned(ars_name: str, ars_address: str) -> tuple[str, str]:
+    """The ARS's name and postal address as stored (spaces tidied, blank lines dropped), or ApplicationError: a
+    name is required (it signs the letters) and an address is complete — a street line, then the postal code and
+    town — or empty (the letters then print no address block: never a guess)."""
+    name = " ".join((ars_name or "").split())
+    lines = [" ".join(line.split()) for line in (ars_address or "").splitlines()]
+    lines = [line for line in lines if line]
+    if not name:
+        raise ApplicationError("Le nom de l'ARS est obligatoire : il signe les courriers.")
+    if lines and (len(lines) < 2 or not POSTAL_LINE.match(lines[-1])):
+        raise ApplicationError(
+            "L'adresse de l'ARS doit finir par la ligne du code postal et de la commune (« 59000 Lille »), "
+            "après au moins une ligne de voie."
+        )
+    return name, "\n".join(lines)
+
+
+@transaction.atomic
+def region_set_ars_contact(*, region: Region, ars_name: str, ars_address: str, by) -> Region:
+    """The name and postal address of a region's ARS, printed on the letters it sends (annex 4 §1–§2: selection,
+    funding decisions, refund claims). Edited by a platform administrator only (`ars_contact_cleaned`)."""
+    _require_referential_manager(by)
+    region = Region.objects.select_for_update().get(pk=region.pk)
+    fields = ["ars_name", "ars_address"]
+    before = snapshot(region, fields)
+    region.ars_name, region.ars_address = ars_contact_cleaned(ars_name, ars_address)
+    changes = diff(before, snapshot(region, fields))
+    if changes:
+        region.save(update_fields=fields)
+        audit_record(actor=by, action="region.set_ars_contact", target=region, changes=changes)
+    return region

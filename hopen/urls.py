@@ -1,10 +1,13 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.routers import DefaultRouter
 
-from . import api_views, views
+from . import api_views, views, views_notifications
+from .accounts import reset as password_reset
 from .forms import EmailAuthenticationForm
 
 router = DefaultRouter()
@@ -17,11 +20,11 @@ auth_patterns = [
         name="login",
     ),
     path("deconnexion/", auth_views.LogoutView.as_view(), name="logout"),
-    path("mot-de-passe/oubli/", auth_views.PasswordResetView.as_view(), name="password_reset"),
+    path("mot-de-passe/oubli/", password_reset.PasswordResetView.as_view(), name="password_reset"),
     path("mot-de-passe/oubli/envoye/", auth_views.PasswordResetDoneView.as_view(), name="password_reset_done"),
     path(
         "mot-de-passe/nouveau/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        password_reset.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(
@@ -37,6 +40,11 @@ urlpatterns = [
     path("etablissements/", views.establishment_list, name="establishment_list"),
     path("etablissements/<str:finess>/", views.establishment_detail, name="establishment_detail"),
     path("piste-audit/", views.audit_trail, name="audit_trail"),
+    path("notifications/", views_notifications.notifications, name="notifications"),
+    path("notifications/tout-lu/", views_notifications.notifications_read_all, name="notifications_read_all"),
+    path("notifications/<int:pk>/lue/", views_notifications.notification_read, name="notification_read"),
+    path("piste-audit/export/", views.audit_trail_export, name="audit_trail_export"),
+    path("", include("hopen.footer_pages")),
     path("", include("indicators.urls")),
     path("", include("funding.urls")),
     path("", include("ami.urls")),
@@ -48,6 +56,11 @@ urlpatterns = [
     path("api/v1/", include("ami.api_urls")),
     path("api/v1/", include("envelopes.api_urls")),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api_schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api_schema"), name="api_docs"),
+    # The API's description is for its users: behind login (anonymous: 401/403, the docs page redirects to login).
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsAuthenticated]), name="api_schema"),
+    path(
+        "api/docs/",
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="api_schema", permission_classes=[IsAuthenticated])),
+        name="api_docs",
+    ),
 ]

@@ -15,12 +15,13 @@ from django.http import Http404
 from django.urls import NoReverseMatch, reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hopen import permissions
 from hopen.exceptions import PermissionRefused
+from hopen.input_guard import GuardedFormParser, GuardedMultiPartParser
+from hopen.validation import validate_sane_date
 
 from . import selectors
 from .attainment import Attainment
@@ -208,7 +209,7 @@ class IndicatorValueSerializer(DeclaredValueSerializer):
     indicator = serializers.CharField(source="indicator.code")
     status = ValueStatusField()
     status_label = serializers.CharField(source="get_status_display")
-    previous = serializers.PrimaryKeyRelatedField(read_only=True)
+    previous = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)  # null: the first version
     created_by = serializers.EmailField(source="created_by.email")
     attainment = serializers.SerializerMethodField()
     documents = EvidenceSerializer(many=True, source="live_documents")
@@ -229,7 +230,7 @@ class IndicatorValueSerializer(DeclaredValueSerializer):
 class ValueInputSerializer(serializers.Serializer):
     """Types only; the programme's rules (fraction, existence, non-applicability, date) are the service's."""
 
-    measured_on = serializers.DateField(label="Date de mesure")
+    measured_on = serializers.DateField(label="Date de mesure", validators=[validate_sane_date])
     kind = serializers.ChoiceField(choices=ValueKind.choices, label="Nature de la valeur")
     numerator = serializers.IntegerField(
         label="Numérateur", required=False, allow_null=True, default=None, max_value=POSITIVE_INTEGER_MAX
@@ -251,7 +252,7 @@ class ValueInputSerializer(serializers.Serializer):
 class CorrectionInputSerializer(ValueInputSerializer):
     correction_reason = serializers.CharField(label="Motif de la correction", allow_blank=True)
     measured_on = serializers.DateField(
-        label="Date de mesure", required=False, help_text="Par défaut, celle de la valeur corrigée."
+        label="Date de mesure", required=False, validators=[validate_sane_date], help_text="Par défaut, celle de la valeur corrigée."
     )
 
 
@@ -429,7 +430,7 @@ class IndicatorValueCorrectApi(APIView):
 
 
 class IndicatorValueDocumentsApi(APIView):
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [GuardedMultiPartParser, GuardedFormParser]  # hopen/input_guard.py
 
     @extend_schema(
         tags=[TAG], operation_id="indicator_value_documents_list", parameters=[VALUE_ID],

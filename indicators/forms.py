@@ -1,6 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from hopen.validation import validate_sane_date
+
 from .models import ValueKind
 from .services import ValueInput, value_input_errors
 
@@ -11,7 +13,7 @@ class ValueForm(forms.Form):
     """The fields of one value; validation is the service's (`value_input_errors`), shown field by field."""
 
     measured_on = forms.DateField(
-        label="Date de mesure", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        label="Date de mesure", validators=[validate_sane_date], widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
         help_text="La valeur est rattachée au semestre de cette date (par exemple « 2020 S1 »).",
     )
     kind = forms.ChoiceField(label="Nature de la valeur", choices=ValueKind.choices, widget=forms.RadioSelect)

@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from hopen.permissions import get_establishment_for_reading
 
 from .attainment import Attainment, group_attainment, prerequisites_attainment, value_attainment
-from .models import CatalogueVersion, Indicator, IndicatorGroup, IndicatorValue, ValueStatus
+from .models import CatalogueVersion, GroupKind, Indicator, IndicatorGroup, IndicatorValue, ValueKind, ValueStatus
 
 def current_catalogue(programme) -> CatalogueVersion:
     """The catalogue in force of a programme (a `Programme`), with its groups and indicators (3 queries)."""
@@ -72,3 +72,28 @@ def group_attainments(catalogue, values_by_indicator: dict) -> dict:
 def establishment_for_indicators(user, finess):
     """The establishment if the user may read it (404 otherwise), for every indicator page and endpoint."""
     return get_establishment_for_reading(user, finess)
+
+
+def not_applicable_in_group(establishment, indicator) -> list[str]:
+    """Codes of the OTHER indicators of `indicator`'s domain (group) whose latest declared value, or pending draft,
+    is « non applicable » for the establishment (2 queries). §5.3.1: « Si plus d'un indicateur par domaine est non
+    applicable/non concerné d'après les saisies sur oSIS, le projet est inéligible » — the entry form warns before a
+    second one is declared, since it makes projects on that domain ineligible."""
+    if indicator.group.kind == GroupKind.PREREQUISITE:
+        return []  # the rule is per domain
+    siblings = {
+        pk: code
+        for pk, code in indicator.group.indicators.exclude(pk=indicator.pk).values_list("pk", "code")
+    }
+    if not siblings:
+        return []
+    latest = latest_declared_values([establishment.pk], list(siblings))
+    codes = {siblings[value.indicator_id] for value in latest.values() if value.kind == ValueKind.NOT_APPLICABLE}
+    codes |= {
+        siblings[pk]
+        for pk in IndicatorValue.objects.filter(
+            establishment=establishment, indicator_id__in=list(siblings), status=ValueStatus.DRAFT,
+            kind=ValueKind.NOT_APPLICABLE,
+        ).values_list("indicator_id", flat=True)
+    }
+    return sorted(codes)

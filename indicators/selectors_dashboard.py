@@ -14,10 +14,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
 from .attainment import Attainment, prerequisites_attainment
-from .models import Evidence, GroupKind, IndicatorValue, ValueStatus
+from .models import Evidence, GroupKind, IndicatorValue, SemesterRange, ValueStatus
 from .periods import semester_bounds, semester_of, semesters_between
 from .selectors import attainment_of, group_attainments, latest_declared_values
 
@@ -161,8 +160,9 @@ def _non_deleted_document_count():
     return Coalesce(Subquery(documents, output_field=IntegerField()), Value(0))
 
 
-def establishment_dashboard(establishment, catalogue, *, today: datetime.date | None = None) -> Dashboard:
-    """Every indicator of the catalogue with its latest declared value, attainment and markers (2 queries).
+def establishment_dashboard(establishment, catalogue) -> Dashboard:
+    """Every indicator of the catalogue with its latest declared value, attainment and markers (3 queries: the
+    values, the drafts, the programme's semester ranges for the progress axis).
 
     `catalogue` comes from `selectors.current_catalogue(programme)`: only values of its indicators are read, so
     the dashboard of one programme never shows another's values. The establishment must already have been
@@ -213,18 +213,32 @@ def establishment_dashboard(establishment, catalogue, *, today: datetime.date | 
         catalogue=catalogue,
         groups=blocks,
         prerequisites=attainments[PREREQUISITES],
-        progress=progress_over_semesters(indicators, history, today=today),
+        progress=progress_over_semesters(indicators, history, span=programme_semester_span(catalogue.programme_id)),
     )
 
 
-def progress_over_semesters(indicators, declared_values, *, today: datetime.date | None = None) -> list[ProgressPoint]:
-    """For each half-year from the earliest declared measurement to the current one: how many indicators
-    were reached by their latest declared value measured up to the end of that half-year."""
+def programme_semester_span(programme_id) -> tuple[str, str] | None:
+    """The programme's range of half-years: from the first to the last semester of its calendar's ranges (HOP'EN,
+    annex 5 §2: 2019 S1 … 2022 S2, the last forecast semester of a domain's targets). None when it has none."""
+    ranges = list(SemesterRange.objects.filter(programme_id=programme_id).values_list("first", "last"))
+    if not ranges:
+        return None
+    return min(first for first, _ in ranges), max(last for _, last in ranges)
+
+
+def progress_over_semesters(indicators, declared_values, *, span: tuple[str, str] | None = None) -> list[ProgressPoint]:
+    """For each half-year of the programme's range (`span`), how many indicators were reached by their latest
+    declared value measured up to the end of that half-year.
+
+    The axis is the programme's, not « up to today » (a programme closed in 2022 does not grow a bar per semester
+    since); a measurement outside the range widens it so that no declared value is left out. Without a range, the
+    axis runs from the first to the last measurement."""
     if not declared_values:
         return []
-    today = today or timezone.localdate()
-    first = semester_of(min(value.measured_on for value in declared_values))
-    last = semester_of(max(today, max(value.measured_on for value in declared_values)))
+    measured = [semester_of(value.measured_on) for value in declared_values]
+    first, last = min(measured, key=_semester_key), max(measured, key=_semester_key)
+    if span is not None:
+        first, last = min(first, span[0], key=_semester_key), max(last, span[1], key=_semester_key)
     by_indicator = defaultdict(list)
     for value in declared_values:
         by_indicator[value.indicator_id].append(value)
@@ -246,6 +260,10 @@ def progress_over_semesters(indicators, declared_values, *, today: datetime.date
                     prerequisites_reached += 1
         points.append(ProgressPoint(semester=semester, reached=reached, prerequisites_reached=prerequisites_reached))
     return points
+
+
+def _semester_key(label: str) -> datetime.date:
+    return semester_bounds(label)[0]
 
 
 # --- Regional table ------------------------------------------------------------------------------------------------
@@ -380,6 +398,18 @@ def completeness_totals(annotated_establishments, indicator_count: int) -> dict:
     return totals
 
 
+COMPLETENESS_EXPORT_FIELDS = (
+    "region__name", "region__code", "finess", "name", "city", "ght__code", "status", "is_espic",
+    "declared_count", "draft_count", "missing_documents_count", "last_declared_at",
+)
+
+
+def completeness_export_rows(annotated_establishments, chunk_size=2000):
+    """The rows of the completeness export from a `with_completeness` queryset, in the page's order: dicts of
+    COMPLETENESS_EXPORT_FIELDS read through a server-side cursor (one query whatever the number of establishments)."""
+    return annotated_establishments.values(*COMPLETENESS_EXPORT_FIELDS).iterator(chunk_size=chunk_size)
+
+
 __all__ = [
     "establishment_dashboard",
     "progress_over_semesters",
@@ -387,4 +417,5 @@ __all__ = [
     "filter_by_prerequisites",
     "with_completeness",
     "completeness_totals",
+    "completeness_export_rows",
 ]

@@ -7,4 +7,5 @@ urlpatterns = [
     path("indicateurs/", views_dashboard.indicators_home, name="home"),
     path("indicateurs/etablissements/", views_dashboard.regional_table, name="regional_table"),
     path("indicateurs/completude/", views_dashboard.completeness, name="completeness"),
+    path("indicateurs/completude/export/", views_dashboard.completeness_export_view, name="completeness_export"),
 ]

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils.text import slugify
 
 from hopen import permissions
+from hopen.exports import FORMAT_REFUSED, export_filename, export_format
 from hopen.forms import EstablishmentFilterForm
 from hopen.filtering import filtered_establishments
+from hopen.models import Region
 from hopen.selectors import establishments_held_by
 
 from . import selectors_dashboard
+from .completeness_export import completeness_export
 from .models import CatalogueVersion
 from .selectors import current_catalogue, establishment_for_indicators
 
@@ -74,7 +78,7 @@ def dashboard(request, finess):
         "can_enter": permissions.can_enter_indicator_values(request.user, establishment),
     }
     if catalogue is not None:
-        data = selectors_dashboard.establishment_dashboard(establishment, catalogue, today=timezone.localdate())
+        data = selectors_dashboard.establishment_dashboard(establishment, catalogue)
         context["dashboard"] = data
         context["chart"] = progress_chart(data.progress, data.indicator_count)
     return render(request, "indicators/dashboard.html", context)
@@ -105,7 +109,8 @@ BAR_STEP = 56
 
 
 def progress_chart(points, total: int) -> dict | None:
-    """Geometry of the server-side SVG bar chart (SVG attributes only: the CSP forbids inline styles)."""
+    """Geometry of the server-side SVG bar chart (SVG attributes only: the CSP forbids inline styles). Plain numbers:
+    the template writes them through the `svg` filter, never localised (« 1 412 » would break the viewBox)."""
     if not points or not total:
         return None
     plot_height = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
@@ -136,6 +141,7 @@ def progress_chart(points, total: int) -> dict | None:
         "height": CHART_HEIGHT,
         "baseline": baseline,
         "left": CHART_LEFT,
+        "axis_label_x": CHART_LEFT - 6,
         "right": width - 8,
         "bar_width": BAR_WIDTH,
         "semester_y": baseline + 20,
@@ -210,3 +216,34 @@ def completeness(request):
             "query": _query_without_page(request),
         },
     )
+
+
+def _scope_codes(request, form) -> list[str] | None:
+    """The regions an export covers, for its file name: the region filter, else the user's regions (None: the
+    nation; « etablissements » for an establishment's or a GHT's scope)."""
+    region = getattr(form, "cleaned_data", {}).get("region")
+    if region:
+        return [region]
+    scope = permissions.scope_of(request.user)
+    if scope.national:
+        return None
+    codes = list(Region.objects.filter(pk__in=scope.region_ids).values_list("code", flat=True))
+    return codes or ["etablissements"]
+
+
+@login_required
+def completeness_export_view(request):
+    """The completeness view as CSV or XLSX: the page's establishments (its scope and filters), streamed."""
+    fmt = export_format(request)
+    if fmt is None:
+        return HttpResponseBadRequest(FORMAT_REFUSED)
+    catalogue = _catalogue_or_none(request.programme)
+    if catalogue is None:
+        raise Http404("Le catalogue des indicateurs de ce programme n'est pas encore chargé.")
+    form, establishments = _filtered_establishments(request, catalogue)
+    indicator_count = len(catalogue.indicators.all())
+    rows = selectors_dashboard.completeness_export_rows(
+        selectors_dashboard.with_completeness(establishments, catalogue)
+    )
+    filename = export_filename(f"completude-{slugify(request.programme.code)}", _scope_codes(request, form))
+    return completeness_export(fmt, rows, indicator_count, filename)

@@ -2,37 +2,23 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import FieldDoesNotExist, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from hopen import permissions
+from hopen.audit_display import present
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.models import AuditRecord
 
 from .forms import CorrectionForm, ValueForm
 from .models import Evidence, Indicator, IndicatorValue, ValueStatus
-from .selectors import attainment_of, establishment_for_indicators
+from .selectors import attainment_of, establishment_for_indicators, not_applicable_in_group
 from .services import value_correct, value_declare, value_save_draft
 
 
 ENTRY_IDS = "saisie-%s"
-ACTION_LABELS = {
-    "indicator_value.save_draft": "Brouillon enregistré",
-    "indicator_value.correct": "Correction saisie",
-    "indicator_value.declare": "Valeur déclarée",
-    "indicator_value.supersede": "Remplacée par la correction",
-}
-
-
-def _field_label(name):
-    try:
-        return IndicatorValue._meta.get_field(name).verbose_name
-    except FieldDoesNotExist:  # a field recorded by an older version of the model
-        return name
-
-
 def _indicator(programme, code):
     """The indicator with this code in the catalogue in force of `programme` (the request's): its values belong to
     that catalogue, never to another programme's indicator of the same code."""
@@ -124,15 +110,13 @@ def indicator_detail(request, finess, code):
         value.has_pending_correction = any(d.previous_id == value.pk for d in drafts)
     latest = declared[0] if declared else None
     versions = {str(v.pk): v for v in values}
-    history = list(
-        AuditRecord.objects.filter(object_type="indicators.indicatorvalue", object_id__in=list(versions)).order_by("-id")[:200]
+    history = present(
+        AuditRecord.objects.filter(object_type="indicators.indicatorvalue", object_id__in=list(versions))
+        .select_related("actor").order_by("-id")[:200]
     )
-    for record in history:
-        record.value_version = versions[record.object_id]
-        record.action_label = ACTION_LABELS.get(record.action, record.action)
-        record.change_rows = [
-            (_field_label(name), before, after) for name, (before, after) in record.changes.items()
-        ]
+    for line in history:  # the version the record is about, as the versions table names it
+        version = versions[line.record.object_id]
+        line.object_label = f"{version.measured_on:%d/%m/%Y} v{version.version}"
     return render(
         request,
         "indicators/indicator_detail.html",
@@ -149,6 +133,10 @@ def indicator_detail(request, finess, code):
             "can_enter": can_enter,
             "can_declare": can_declare,
             "history": history,
+            "not_applicable_siblings": (
+                not_applicable_in_group(establishment, indicator)
+                if can_enter and indicator.not_applicable_allowed else []
+            ),
         },
         status=400 if request.method == "POST" else 200,
     )

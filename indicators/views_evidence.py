@@ -243,7 +243,7 @@ def evidence_download(request, evidence_id):
     back_url = _indicator_url(evidence.value)
     if evidence.deleted_at is not None:
         raise Http404("Cette pièce justificative a été supprimée.")
-    if evidence.scan_status == ScanStatus.PENDING:
+    if evidence.awaits_scan:
         return _message_page(
             request,
             status=409,

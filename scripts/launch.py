@@ -2,7 +2,9 @@
 """Start the platform or its tests on whatever servers this machine offers.
 
     python scripts/launch.py run    # prepare the database, import the data, serve on :8000 with Celery
-    python scripts/launch.py test   # run the test suite (extra arguments go to pytest)
+                                    # (worker, beat and the outbox relay)
+    python scripts/launch.py test   # install the missing system packages (scripts/system_deps.py), then run
+                                    # the test suite (extra arguments go to pytest)
 
 Servers: DATABASE_URL / REDIS_URL when set; else PostgreSQL on 127.0.0.1:5432 and Redis on
 127.0.0.1:6379 when they answer; else an embedded PostgreSQL (pgserver) and an embedded Redis
@@ -18,6 +20,8 @@ import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
+
+import system_deps  # scripts/system_deps.py, beside this file
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"
@@ -138,6 +142,8 @@ def run(argv):
         children.append(
             subprocess.Popen([*celery, "beat", "-l", "info", "--schedule", str(LOCAL / "celerybeat-schedule")], cwd=ROOT, env=env)
         )
+        # The outbox relay: sends the tasks a Redis outage left in the database (hopen/tasking.py).
+        children.append(subprocess.Popen([PYTHON, "manage.py", "relay_outbox", "--every", "10"], cwd=ROOT, env=env))
         children.append(subprocess.Popen([PYTHON, "manage.py", "runserver", "127.0.0.1:8000", "--noreload"], cwd=ROOT, env=env))
         print(
             "\nHOP'EN est servi sur http://127.0.0.1:8000/ (API : /api/docs/). "
@@ -155,6 +161,8 @@ def run(argv):
 
 
 def test(argv):
+    # Chromium, Pango, fonts, libmagic, clamd: installed when missing and allowed, else the command to type.
+    system_deps.ensure()
     services = Services("hopen")
     try:
         env = {**os.environ}

@@ -61,7 +61,9 @@ def _ledger_flushable(request):
 
 
 class SentTasks(list):
-    """(task name, kwargs) of each task handed to Celery by name through `hopen.tasking`, in order."""
+    """(task name, kwargs) of each task handed to Celery by name through `hopen.tasking`, in order: the outbox
+    messages published after their transaction's commit (or by the relay). An e-mail's kwargs carry its outbox
+    key (`message_key`)."""
 
     def send_task(self, name, args=None, kwargs=None, **options):
         self.append((name, kwargs or {}))
@@ -72,7 +74,9 @@ class SentTasks(list):
 
 @pytest.fixture
 def sent_tasks(monkeypatch):
-    """Tasks the services send by name (`hopen.tasking.enqueue`) are recorded here instead of reaching the broker."""
+    """Tasks the services send by name are recorded here instead of reaching the broker: the outbox
+    (`hopen.tasking`) publishes through `current_app.send_task`, replaced by the recorder; the rows stay in
+    `hopen.models.OutboxMessage`, marked sent."""
     sent = SentTasks()
     monkeypatch.setattr(tasking, "current_app", sent)
     return sent

@@ -91,7 +91,7 @@ def attachment_download(request, finess, attachment_id):
         message = (
             f"Le fichier « {attachment.original_name} » est en cours d'analyse antivirus : il sera téléchargeable dès "
             "que l'analyse sera terminée."
-            if attachment.scan_status == ScanStatus.PENDING
+            if attachment.awaits_scan
             else f"Le fichier « {attachment.original_name} » a été détecté comme infecté : il est bloqué."
         )
         return render_tab(request, establishment, Calendar(request.programme), status=409, upload_errors=[message])

@@ -223,6 +223,17 @@ def render_tab(request, establishment, calendar, status=200, **kwargs):
     return render(request, "ami/tab.html", _tab_context(request, establishment, calendar, **kwargs), status=status)
 
 
+def may_post_on_tab(user, establishment) -> bool:
+    """Someone who writes on this tab at all: the establishment (annex 5 « Ecriture »), its ARS (thread,
+    pre-selection) or its GHT support (validation). The others read only: their posts answer 403 before any input is
+    looked at (issue 15)."""
+    return (
+        permissions.can_enter_establishment_data(user, establishment)
+        or services.can_decide(user, establishment)
+        or (bool(establishment.ght_id) and establishment.ght_id in permissions.scope_of(user).ght_ids)
+    )
+
+
 def refuse_readers(request, establishment):
     if not permissions.can_enter_establishment_data(request.user, establishment):
         raise PermissionRefused(READ_ONLY_MESSAGE)

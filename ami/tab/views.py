@@ -23,7 +23,9 @@ from .. import services
 from ..forms import CommentForm
 from ..models import FilingStatus
 from .attachments import delete_attachment, upload
-from .context import Calendar, existing_pre_candidature, refuse_readers, render_tab, tab_url
+from .context import (
+    READ_ONLY_MESSAGE, Calendar, existing_pre_candidature, may_post_on_tab, refuse_readers, render_tab, tab_url,
+)
 
 
 @csrf_exempt  # the CSRF check is done in `_tab_post`, once the size-limiting upload handler is in place
@@ -43,6 +45,8 @@ def tab(request, finess):
 @csrf_protect
 def _tab_post(request, establishment, handler):
     calendar = Calendar(request.programme)
+    if not may_post_on_tab(request.user, establishment):
+        return render_tab(request, establishment, calendar, status=403, action_error=READ_ONLY_MESSAGE)
     action = request.POST.get("action", "")
     actions = {
         "save": _save,

@@ -26,7 +26,8 @@ from django.http import Http404
 
 from envelopes.ledger import balances_of
 from envelopes.models import EntryKind, Envelope, LedgerEntry, Sector
-from envelopes.rules import Balances, sector_of
+from envelopes.rules import Balances
+from hopen.sectors import sector_of
 from envelopes.selectors import balances_total
 from funding.dossiers.models import Dossier, DossierDomain, DossierStatus, DomainStatus
 from hopen import permissions

@@ -230,18 +230,22 @@ def _rule_project_in_progress(inputs):
         )]
     if len(not_reached) >= 2:
         return []
-    found = (
-        f"{_count(len(not_reached), 'indicateur non atteint', 'indicateurs non atteints')} ({_codes(not_reached)})"
-        if not_reached else "aucun indicateur non atteint"
-    )
+    # Said positively: how many indicators still have their target to reach, against the two the text requires.
+    if not_reached:
+        found = (
+            f"seul {_codes(not_reached)} n'atteint pas encore sa cible" if len(not_reached) == 1
+            else f"{_count(len(not_reached), 'indicateur', 'indicateurs')} n'atteignent pas encore leur cible"
+        )
+    else:
+        found = "aucun n'a encore sa cible à atteindre"
     message = (
-        "Un projet n'est éligible que si au moins deux indicateurs du domaine ne sont pas atteints d'après les "
-        f"valeurs déclarées : {found}."
+        "Le projet doit encore avoir au moins deux indicateurs du domaine dont la cible reste à atteindre, d'après "
+        f"les valeurs déclarées ; ici, {found}."
     )
     if missing:
         message += (
             f" {_count(len(missing), 'indicateur sans valeur déclarée', 'indicateurs sans valeur déclarée')} "
-            f"({_codes(missing)}) ne {'compte' if len(missing) == 1 else 'comptent'} pas : "
+            f"({_codes(missing)}) ne {'compte' if len(missing) == 1 else 'comptent'} pas encore : "
             "déclarez-les pour établir l'éligibilité."
         )
     return [Reason("fewer_than_two_indicators_not_reached", "5.3.1", message, Effect.INELIGIBLE)]
@@ -256,7 +260,7 @@ def _rule_applicability(inputs):
     return [Reason(
         "more_than_one_indicator_not_applicable", "5.3.1",
         f"Plus d'un indicateur du domaine est déclaré non applicable ({_codes(not_applicable)}) : le projet est "
-        "inéligible (un seul indicateur non applicable est admis par domaine).",
+        "inéligible pour ce domaine (un seul indicateur non applicable y est compatible avec l'éligibilité).",
         Effect.INELIGIBLE,
     )]
 

@@ -2,6 +2,7 @@
 
 from django import forms
 
+from hopen.validation import validate_sane_date
 from indicators.evidence import ACCEPT_ATTRIBUTE, ACCEPTED_FORMATS_LABEL
 from indicators.models import ValueKind
 
@@ -17,13 +18,13 @@ class MasterPlanForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": ACCEPT_ATTRIBUTE}),
     )
     validated_on = forms.DateField(
-        label="Validé par le GHT le", required=False, widget=DATE_INPUT,
+        label="Validé par le GHT le", required=False, widget=DATE_INPUT, validators=[validate_sane_date],
         help_text="Date de validation du SDSI par les instances du GHT (à renseigner dès qu'elle est connue).",
     )
 
 
 class MasterPlanValidationForm(forms.Form):
-    validated_on = forms.DateField(label="Validé par le GHT le", widget=DATE_INPUT)
+    validated_on = forms.DateField(label="Validé par le GHT le", widget=DATE_INPUT, validators=[validate_sane_date])
 
 
 class CioForm(forms.Form):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
+from hopen.audit_display import present
 from hopen.models import AuditRecord, Ght
 
 from funding.eligibility.models import GhtItGovernance
@@ -144,24 +145,14 @@ def governance_page(ght, *, programme) -> GovernancePage:
 
 
 HISTORY_LENGTH = 100
-HISTORY_LABELS = {
-    "ght.master_plan_upload": "SDSI déposé",
-    "ght.master_plan_validation": "Date de validation du SDSI",
-    "ght.master_plan_delete": "SDSI retiré",
-    "ght.master_plan_scan": "Analyse antivirus du SDSI",
-    "ght.cio_name": "DSI de GHT nommé",
-    "ght.cio_validate": "DSI de GHT validé",
-    "ght.value_create": "Valeur GHT saisie",
-    "ght.value_update": "Valeur GHT modifiée",
-    "ght.value_declare": "Valeur GHT déclarée",
-    "ght.value_supersede": "Valeur GHT remplacée par sa correction",
-    "ght.value_correct": "Correction ouverte",
-    "ght.value_document_upload": "Pièce justificative déposée",
-}
+# The storage key of a file says nothing to the page's reader; the GHT is the page's own.
+HIDDEN_KEYS = ("file", "ght", "ght_id")
 
 
 def governance_history(governance, master_plans, values) -> list:
-    """The latest audit records of the GHT's governance (CIO, SDSI documents, GHT-level values) — one query."""
+    """The latest audit records of the GHT's governance (CIO, SDSI documents, GHT-level values), read as the audit
+    trail reads them (`hopen.audit_display`, labels in `funding.ght.audit_labels`): one query for the records and
+    their authors, one per kind of related object their changes name."""
     targets = [
         (GhtMasterPlan, [d.pk for d in master_plans]),
         (GhtIndicatorValue, [v.pk for v in values]),
@@ -173,7 +164,5 @@ def governance_history(governance, master_plans, values) -> list:
     for model, ids in targets:
         if ids:
             condition |= Q(object_type=model._meta.label_lower, object_id__in=[str(pk) for pk in ids])
-    records = list(AuditRecord.objects.filter(condition).select_related("actor").order_by("-at", "-id")[:HISTORY_LENGTH])
-    for record in records:
-        record.label = HISTORY_LABELS.get(record.action, record.action)
-    return records
+    records = AuditRecord.objects.filter(condition).select_related("actor").order_by("-at", "-id")[:HISTORY_LENGTH]
+    return present(records, skip=HIDDEN_KEYS)

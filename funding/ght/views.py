@@ -251,7 +251,7 @@ def document_download(request, code, kind, document_id):
     if document.deleted_at is not None:
         raise Http404("Ce document a été supprimé.")
     if not document.is_downloadable:
-        state = ("est en cours d'analyse antivirus" if document.scan_status == ScanStatus.PENDING
+        state = ("est en cours d'analyse antivirus" if document.awaits_scan
                  else "a été bloqué par l'antivirus")
         messages.warning(request, f"Le fichier « {document.original_name} » {state} : il n'est pas téléchargeable.")
         response = redirect(_page_url(ght, "sdsi" if kind == "sdsi" else "valeurs"))

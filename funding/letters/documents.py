@@ -9,17 +9,19 @@ dossier the amounts are listed per candidate member and paid to the support esta
 Amounts and dates are written the French way by `hopen.formatting` (« 1 234 567,89 € », « 25 novembre 2026 »).
 """
 
+import datetime
 import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from django.db.models import Max
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from funding.calendar import RECANDIDACY, programme_delays
 from funding.dossiers import rules as dossier_rules
-from funding.dossiers.models import ClosureKind, DomainStatus, Dossier, DossierDomain, RefusalKind
+from funding.dossiers.models import ClosureKind, DomainStatus, Dossier, DossierDomain, DossierDomainShare, RefusalKind
 from funding.eligibility.selectors import derogatory_deadline
 from hopen.formatting import french_date, french_euros
 from indicators.models import GroupKind, IndicatorGroup
@@ -45,6 +47,39 @@ def render_letter_pdf(letter) -> bytes:
 
 def render_letter_html(letter) -> str:
     return render_to_string(f"{TEMPLATE_DIR}/{letter.kind}.html", letter_context(letter))
+
+
+def decision_date(letter) -> datetime.date:
+    """The day of the decision the letter carries — its date, whenever it is generated or reissued: the ARS's
+    decision on the dossier for the selection letter and the funding agreement (annex 4 §1–§2), the domain's
+    decision for a seed decision (annex 2 §2), the notification of the usage funding (of the domain, or of the GHT
+    member's share: annex 2 §2), the claimed ledger entry's date for a refund claim; the day the letter was
+    requested when the decision left no date."""
+    from envelopes.models import LedgerEntry
+
+    day = None
+    if letter.kind in (LetterKind.SELECTION, LetterKind.FUNDING_AGREEMENT):
+        dossier = Dossier.objects.only("decided_at").get(pk=letter.dossier_id)
+        day = dossier.decided_at or DossierDomain.objects.filter(
+            dossier_id=letter.dossier_id, decided_at__isnull=False
+        ).aggregate(last=Max("decided_at"))["last"]
+    elif letter.kind == LetterKind.SEED_DECISION and letter.domain_id:
+        day = DossierDomain.objects.only("decided_at").get(pk=letter.domain_id).decided_at
+    elif letter.kind == LetterKind.USAGE_NOTIFICATION and letter.domain_id:
+        _, sep, share_id = letter.event_key.partition(":share:")
+        if sep:
+            day = DossierDomainShare.objects.filter(pk=share_id, domain_id=letter.domain_id).values_list(
+                "usage_notified_at", flat=True
+            ).first()
+        else:
+            day = DossierDomain.objects.only("usage_notified_at").get(pk=letter.domain_id).usage_notified_at
+    elif letter.kind == LetterKind.REFUND_CLAIM:
+        entry_id = letter.event_key.removeprefix(REFUND_EVENT_PREFIX)
+        day = LedgerEntry.objects.filter(pk=int(entry_id)).values_list("effective_on", flat=True).first()
+    day = day or letter.requested_at
+    if isinstance(day, datetime.datetime):
+        day = timezone.localtime(day).date() if timezone.is_aware(day) else day.date()
+    return day
 
 
 # --- Content ---------------------------------------------------------------------------------------------------------
@@ -175,7 +210,9 @@ def letter_context(letter) -> dict:
             "place": ars_place(region.ars_address),
             "region": region.name,
         },
-        "letter_date": french_date(letter.requested_at),
+        # Dated by the decision (annex 4 §1–§2), not by the day of generation; a reissue says when it was made.
+        "letter_date": french_date(letter.dated_on or decision_date(letter)),
+        "reissued_on": french_date(letter.reissued_at) if letter.reissued_at else "",
         "transmitted_on": french_date(dossier.transmitted_at) if dossier.transmitted_at else "",
         "derogatory_deadline": french_date(derogatory_deadline(dossier.programme)),
         "selected": [rows[d.pk] for d in domains if d.status in SELECTED_STATUSES],
@@ -196,9 +233,27 @@ def letter_context(letter) -> dict:
         context["domain"] = rows[domain.pk]
         context["targets_reached_on"] = french_date(domain.targets_reached_at) if domain.targets_reached_at else ""
         context["usage_notified_on"] = french_date(domain.usage_notified_at) if domain.usage_notified_at else ""
+        context["share"] = _share_context(letter, domain)
     if letter.kind == LetterKind.REFUND_CLAIM:
         context.update(_refund_context(letter, dossier, domains, labels))
     return context
+
+
+def _share_context(letter, domain) -> dict | None:
+    """Annex 2 §2 « à chaque atteinte des cibles d'usage par un établissement partie »: the GHT member whose share a
+    usage notification concerns (event key `usage:<domain>:share:<share>`), with its amounts."""
+    head, sep, share_id = letter.event_key.partition(":share:")
+    if not sep or not head.startswith("usage:"):
+        return None
+    share = next((s for s in domain.shares.all() if str(s.pk) == share_id), None)
+    if share is None:
+        return None
+    usage = share.usage_amount if share.usage_amount is not None else share.amount - share.seed_part
+    return {
+        "name": share.establishment.name, "finess": share.establishment.finess, "amount": french_euros(share.amount),
+        "seed": french_euros(share.seed_part), "usage": french_euros(usage),
+        "targets_reached_on": french_date(share.targets_reached_at) if share.targets_reached_at else "",
+    }
 
 
 def _refund_context(letter, dossier, domains, labels) -> dict:

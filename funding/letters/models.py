@@ -23,7 +23,8 @@ def letter_storage_key(instance, filename):
 class DossierLetter(models.Model):
     """A PDF generated after a decision (WeasyPrint, in a Celery task) and attached to the dossier.
 
-    `event_key` names the decision it documents, so that a letter is generated once per decision.
+    `event_key` names the decision it documents, so that a letter is generated once per decision. It is dated by
+    that decision (`dated_on`), not by the day it is generated; a reissue (`reissued_at`) keeps that date.
     """
 
     dossier = models.ForeignKey(Dossier, on_delete=models.PROTECT, related_name="letters")
@@ -36,6 +37,10 @@ class DossierLetter(models.Model):
     sha256 = models.CharField("empreinte SHA-256", max_length=64, blank=True)
     requested_at = models.DateTimeField("demandé le", default=timezone.now)
     generated_at = models.DateTimeField("généré le", null=True, blank=True)
+    # The date printed on the letter: the day of the decision it carries (`documents.decision_date`), fixed at the
+    # first generation so that a reissue keeps it.
+    dated_on = models.DateField("daté du", null=True, blank=True)
+    reissued_at = models.DateTimeField("réédité le", null=True, blank=True)
 
     class Meta:
         ordering = ["requested_at", "id"]

@@ -4,7 +4,7 @@ prerequisites and one per selected domain whose targets are not reached yet. The
 
 from django import forms
 
-from funding.dossiers.rules import validate_sane_date
+from hopen.validation import validate_sane_date
 
 DATE_WIDGET = {"attrs": {"type": "date"}, "format": "%Y-%m-%d"}
 

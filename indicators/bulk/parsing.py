@@ -9,7 +9,6 @@ import datetime
 import io
 import re
 import unicodedata
-import zipfile
 from dataclasses import asdict, dataclass
 
 import openpyxl
@@ -18,6 +17,7 @@ from openpyxl.utils.datetime import from_excel
 
 from hopen.exceptions import ApplicationError
 
+from ..file_safety import check_import
 from ..models import ValueKind
 
 # The template's columns, in order. Their French names are a contract with the users' spreadsheets: keep them stable.
@@ -57,7 +57,6 @@ SHEET_TITLE = "Indicateurs"
 # Bounds on what one file may hold: a GHT of 100 establishments × 41 indicators still fits.
 MAX_LINES = 5_000
 MAX_ROWS = 50_000  # rows scanned, blank ones included
-MAX_XLSX_UNCOMPRESSED = 100 * 1024 * 1024  # a larger inflated workbook is a zip bomb, not a template
 XLSX_UNREADABLE = "Fichier Excel illisible : enregistrez-le de nouveau au format .xlsx ou .csv."
 CSV_UNREADABLE = (
     "Fichier illisible : enregistrez-le au format CSV UTF-8 (séparateur point-virgule) ou .xlsx "
@@ -116,14 +115,16 @@ def read_rows(file_bytes: bytes, filename: str, *, max_rows: int = MAX_ROWS, for
     """The rows of a CSV or XLSX file as (row number, cells), header included, read lazily; shared by every import.
 
     Raises ApplicationError for a whole-file problem: too large, empty, not a CSV or XLSX file, an encoding other than
-    UTF-8 or Windows-1252/Latin-1, more than `max_rows` rows. `formulas_as_text` gives an XLSX formula cell as its
-    formula ("=A1+1") rather than its last computed value, so that the caller can refuse it.
+    UTF-8 or Windows-1252/Latin-1, more than `max_rows` rows; a hostile file (`indicators.file_safety.check_import`:
+    zip bomb, macros, external links, XML entities, a virus found by ClamAV). `formulas_as_text` gives an XLSX formula
+    cell as its formula ("=A1+1") rather than its last computed value, so that the caller can refuse it.
     """
     limit = settings.EVIDENCE_MAX_UPLOAD_SIZE
     if len(file_bytes) > limit:
         raise ApplicationError(f"Le fichier dépasse la taille maximale autorisée ({size_label(limit)}).")
     if not file_bytes:
         raise ApplicationError("Le fichier est vide.")
+    check_import(file_bytes, filename, unreadable=XLSX_UNREADABLE)
     name = (filename or "").lower()
     if file_bytes.startswith(b"PK\x03\x04"):
         return _xlsx_rows(file_bytes, max_rows=max_rows, data_only=not formulas_as_text)
@@ -198,13 +199,9 @@ def _csv_records(text, delimiter):
 
 
 def _xlsx_rows(file_bytes: bytes, *, max_rows: int = MAX_ROWS, data_only: bool = True):
+    # The container was bounded and checked by `check_import`; openpyxl parses with defusedxml (no entities).
     try:
-        with zipfile.ZipFile(io.BytesIO(file_bytes)) as archive:
-            if sum(info.file_size for info in archive.infolist()) > MAX_XLSX_UNCOMPRESSED:
-                raise ApplicationError("Ce classeur est trop volumineux une fois décompressé : découpez-le.")
         workbook = openpyxl.load_workbook(io.BytesIO(file_bytes), read_only=True, data_only=data_only)
-    except ApplicationError:
-        raise
     except Exception as exc:  # openpyxl and zipfile raise many types on a damaged or disguised file
         raise ApplicationError(XLSX_UNREADABLE) from exc
     return _bounded(_xlsx_records(workbook), max_rows)

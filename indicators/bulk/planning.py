@@ -8,13 +8,14 @@ from typing import ClassVar
 
 from hopen import permissions
 from hopen.models import Establishment
+from hopen.validation import CONTROL_CHARACTER_ERROR, has_control_character, sane_date_error
 
 from ..attainment import rate_percent
 from ..models import Indicator, IndicatorValue, ValueKind, ValueStatus
 from ..services import ValueInput, value_input_errors
 from .plans import CREATE, UNCHANGED, UPDATE, Plan
 from .parsing import (
-    BOOLEAN_OF_TEXT, KIND_OF_TEXT, BulkLine, normalized_finess, normalized_word, parse_date, parse_integer,
+    BOOLEAN_OF_TEXT, FIELD_OF_COLUMN, KIND_OF_TEXT, BulkLine, normalized_finess, normalized_word, parse_date, parse_integer,
 )
 
 # ValueInput field → column, to name the column in the messages of `value_input_errors`.
@@ -168,6 +169,9 @@ def bulk_plan(*, lines, by, programme, establishments=None) -> BulkPlan:
 
 def _check_line(line: BulkLine, perimeter: dict, indicators: dict):
     """Parse and check one line against the perimeter, the catalogue and `value_input_errors` (no query)."""
+    hostile = [column for column, name in FIELD_OF_COLUMN.items() if has_control_character(getattr(line, name))]
+    if hostile:  # a NUL would pass every check below and be refused by PostgreSQL at the confirmation
+        return [f"{column} : {CONTROL_CHARACTER_ERROR}" for column in hostile], None, None, None
     messages = []
     establishment = perimeter.get(normalized_finess(line.finess))
     if establishment is None:
@@ -191,6 +195,10 @@ def _check_line(line: BulkLine, perimeter: dict, indicators: dict):
         except ValueError:
             messages.append(f"date_mesure : « {line.measured_on} » n'est pas une date valide (JJ/MM/AAAA)")
             parse_failed.add("measured_on")
+        if sane_date_error(measured_on):
+            messages.append(f"date_mesure : {sane_date_error(measured_on)}")
+            parse_failed.add("measured_on")
+            measured_on = None
     kind = KIND_OF_TEXT.get(normalized_word(line.kind), "")
     if not kind:
         messages.append(f"nature_valeur : « {line.kind} » inconnue (taux, existence ou non_applicable)")

@@ -13,13 +13,13 @@ Decisions:
 - A FINESS missing its leading zero (a spreadsheet drops it) is completed, as in the bulk entry.
 """
 
-import datetime
 import re
 from decimal import Decimal, InvalidOperation
 
 from django.utils import timezone
 
 from hopen.models import Establishment
+from hopen.validation import sane_date_error
 from indicators.bulk.parsing import BOOLEAN_OF_TEXT, normalized_finess, normalized_word, parse_date
 from indicators.models import PriorProgrammeResult, PriorResultKind, Programme
 from indicators.referential_import.engine import ReferentialSpec
@@ -176,8 +176,8 @@ def _date(text, today, messages):
         return None
     if day > today:
         messages.append(f"achieved_on « {text} » est dans le futur")
-    elif day < datetime.date(1990, 1, 1):
-        messages.append(f"achieved_on « {text} » : date invraisemblable")
+    elif sane_date_error(day):
+        messages.append(f"achieved_on « {text} » : {sane_date_error(day)}")
     return day
 
 

@@ -11,13 +11,13 @@ import hashlib
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from hopen import permissions
 from hopen.exceptions import ApplicationError
+from hopen.input_guard import GuardedFormParser, GuardedMultiPartParser
 from indicators.bulk import parsing
 
 from . import engine
@@ -56,13 +56,26 @@ IMPORT_REPORT = inline_serializer(
 )
 
 
+# A 400 is the report, or a bare `{"detail"}` when the body is refused before it is read (hopen/input_guard.py).
+IMPORT_REFUSAL = {
+    "anyOf": [
+        {"$ref": "#/components/schemas/ReferentialImportReport"},
+        {"type": "object", "required": ["detail"], "properties": {"detail": {"type": "string"}}},
+    ]
+}
+
+
 def import_schema(*, operation_id: str, summary: str, description: str):
     return extend_schema(
         tags=["référentiels"], operation_id=operation_id, summary=summary, description=description,
         request={"multipart/form-data": ImportRequestSerializer},
         responses={
             200: IMPORT_REPORT,
-            400: OpenApiResponse(IMPORT_REPORT, description="Fichier illisible, ou écriture demandée avec des lignes en erreur."),
+            400: OpenApiResponse(
+                IMPORT_REFUSAL,
+                description="Fichier illisible, ou écriture demandée avec des lignes en erreur (le compte rendu) ; "
+                "requête refusée avant lecture, caractère de contrôle par exemple (`detail` seul).",
+            ),
             403: OpenApiResponse(description="Réservé à la DGOS et à l'administrateur de la plateforme."),
         },
     )
@@ -73,7 +86,7 @@ class ReferentialImportApi(APIView):
 
     spec: engine.ReferentialSpec = None
     permission_classes = [IsAuthenticated, CanImportReferentials]
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [GuardedMultiPartParser, GuardedFormParser]  # hopen/input_guard.py
 
     def post(self, request):
         dry_run_text = str(request.data.get("dry_run", "true")).strip().lower()

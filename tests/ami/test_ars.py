@@ -6,8 +6,9 @@ Helpers and fixtures here are shared by tests/ami/test_exports.py and tests/ami/
 
 import datetime
 import html
-import json
 import itertools
+import json
+import re
 from decimal import Decimal
 
 import pytest
@@ -142,7 +143,7 @@ def test_annex_2_seed_in_the_filing_year_usage_in_the_year_of_the_forecast_semes
 
 
 def test_annex_2_seed_cap_is_20_percent_of_the_regional_envelope():
-    use = programming.envelope_use(envelope_keur=Decimal("37018"), planned=Decimal("1000000"), seed_planned=Decimal("7403600.01"))
+    use = programming.envelope_use(envelope=Decimal("37018000"), planned=Decimal("1000000"), seed_planned=Decimal("7403600.01"))
     assert use.envelope == Decimal("37018000") and use.seed_cap == Decimal("7403600.00")
     assert use.seed_over_cap and not use.over_envelope
     assert use.planned_percent == Decimal("2.7")
@@ -222,11 +223,11 @@ def test_ars_sees_its_region_dgos_the_nation_others_are_refused(client, ami_worl
         ({"domain": "D3"}, {"member"}),
         ({"domain": "D4"}, {"clinic"}),
         ({"position": "planned"}, {"clinic"}),
-        ({"status": "private_for_profit"}, {"clinic"}),
-        ({"status": "public"}, {"member"}),
+        ({"sector": "private"}, {"clinic"}),  # the sectors of the ledger (hopen.sectors)
+        ({"sector": "public"}, {"member"}),
         ({"late": "oui"}, {"clinic"}),
         ({"late": "non"}, {"member", "psy"}),
-        ({"status": "espic"}, {"psy"}),
+        ({"sector": "espic"}, {"psy"}),
         ({"ght": "HF-99"}, {"member"}),
         ({"activity": "PSY"}, {"psy"}),
         ({"decision": "preselected"}, set()),
@@ -266,10 +267,11 @@ def test_totals_per_domain_and_year_next_to_the_regional_envelope(client, ami_wo
     assert totals.total == Decimal("650000.00")
     assert response.context["preselected_totals"].total == Decimal("250000.00")
     envelope = response.context["envelope"]
-    assert envelope.envelope_keur == Decimal("37018") and "Hauts-de-France" in envelope.label
+    # The envelopes are not opened in this world: the programme's table, in euros like every other page.
+    assert envelope.amount == Decimal("37018000") and "Hauts-de-France" in envelope.label
     assert response.context["envelope_requested"].planned_percent == Decimal("1.8")
     page = response.content.decode()
-    assert "37\u202f018 k€" in page or "37 018 k€" in page or "37\xa0018 k€" in page
+    assert "37\xa0018\xa0000,00\xa0€" in page
     # the balance between statuses and activities (§5.1): member public, clinic private
     statuses = {row.key: row for row in response.context["balance"]["statuses"]}
     assert (statuses["public"].establishments, statuses["public"].domains) == (1, 2)
@@ -278,10 +280,11 @@ def test_totals_per_domain_and_year_next_to_the_regional_envelope(client, ami_wo
     # DGOS, national: the national total of annex 2
     client.force_login(t.dgos)
     response = client.get(LIST)
-    assert response.context["envelope"].envelope_keur == Decimal("420000")
+    # The sum of the regional rows (419 999 k€), as the ledger opens them, not the printed total (420 000 k€).
+    assert response.context["envelope"].amount == Decimal("419999000")
     assert response.context["totals"].by_domain_year[("D2", 2020)] == Decimal("250000.00")
     response = client.get(LIST, {"region": t.region_b.code})
-    assert response.context["envelope"].envelope_keur == Decimal("21511")  # Bretagne
+    assert response.context["envelope"].amount == Decimal("21511000")  # Bretagne
 
 
 def test_domain_filter_restricts_the_totals_to_that_domain(client, ami_world, filed_pair):
@@ -350,6 +353,11 @@ def test_ars_preselects_some_domains_and_rejects_one_with_a_reason_the_establish
     # the page shows both decisions, with the reason
     page = client.get(detail(member)).content.decode()
     assert "Présélectionné" in page and "motif : Enveloppe 2022 déjà programmée" in page
+    # Issue 16 item 3: the history panel reads as the audit trail (`ami.audit_labels`, choices by their label).
+    panel = " ".join(re.sub(r"<[^>]+>", "", html.unescape(page).split('id="historique"')[1].split("</table>")[0]).split())
+    assert panel.count("Présélection décidée par l'ARS") == 2 and t.ars_a.get_full_name() in panel
+    assert "Décision ARS : En attente → Non retenu" in panel and "Motif : — → Enveloppe 2022 déjà programmée" in panel
+    assert "pre_candidature." not in panel and "rejected" not in panel
     # only D2 reaches the programming
     response = client.get(PROGRAMMING)
     assert [(line.row["domain_code"]) for line in response.context["lines"]] == ["D2"]

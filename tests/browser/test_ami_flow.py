@@ -26,7 +26,6 @@ from indicators.loading import load_calendar, load_catalogue
 from indicators.models import Programme
 from indicators.periods import semester_of
 from indicators.programme_file import PROGRAMME_FILES, load_programme_file
-from tests.ami.test_tab import with_notification_counter
 from tests.browser.session import log_in
 from tests.factories import (
     EstablishmentFactory,
@@ -41,7 +40,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 
 PDF = (
     b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-    b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    b"2 0 obj\n<< /Type /Pages /Kids [4 0 R] /Count 1 >>\nendobj\n"
+    b"4 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 )
 
 
@@ -52,7 +52,6 @@ def flow(db, settings, tmp_path):
         "default": {"BACKEND": "django.core.files.storage.FileSystemStorage", "OPTIONS": {"location": str(tmp_path), "base_url": None}},
     }
     settings.CLAMD_SOCKET = settings.CLAMD_HOST = ""
-    with_notification_counter(settings)
     load_calendar()
     load_catalogue()
     load_amount_grid()

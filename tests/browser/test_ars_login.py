@@ -50,7 +50,8 @@ def test_ars_officer_logs_in_and_sees_only_the_region(page, live_server, two_reg
     page.get_by_role("link", name="Voir la liste des établissements").click()
     page.wait_for_url(f"{live_server.url}/etablissements/")
     assert page.locator("h1").inner_text() == "Établissements"
-    assert page.locator("#nombre-resultats").inner_text() == f"{len(in_a)} établissements"
+    # a no-break space binds the count to its noun (hopen.formatting.count, issue 16)
+    assert page.locator("#nombre-resultats").inner_text() == f"{len(in_a)}\u00a0établissements"
 
     rows = page.locator("#liste-etablissements tbody tr")
     assert rows.count() == len(in_a)

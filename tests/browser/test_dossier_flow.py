@@ -21,6 +21,13 @@ TARGETS = datetime.date.today() + datetime.timedelta(days=365)  # a target deadl
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
+def usage_of(amount: Decimal) -> str:
+    """« 150 000,00 € » as the pages print it (hopen.formatting)."""
+    from hopen.formatting import french_euros
+
+    return french_euros(amount)
+
+
 def figure(page, testid) -> Decimal:
     return Decimal(page.locator(f"[data-testid={testid}]").first.get_attribute("data-value"))
 
@@ -35,6 +42,22 @@ def click(page, testid):
         page.click(f"[data-testid={testid}]")
     errors = page.locator("[data-testid=action-error]")
     assert errors.count() == 0, errors.first.inner_text()
+
+
+def confirm(page, testid, modal_id, artifacts_dir=None, name=""):
+    """Issue 12: a money action asks its confirmation in a DSFR modal — opened in place by the button (amount known
+    in advance) or by the server after reading the typed values — and only its « Confirmer » writes."""
+    button = page.locator(f"[data-testid={testid}]")
+    if button.get_attribute("data-hopen-confirm") is not None:
+        button.click()  # the DSFR script opens the modal, nothing is posted
+    else:
+        with page.expect_navigation():
+            button.click()
+    dialog = page.locator(f"#{modal_id}")
+    dialog.wait_for(state="visible")
+    if artifacts_dir is not None:
+        shot(page, artifacts_dir, name)
+    click(page, f"{modal_id}-confirm")
 
 
 def shot(page, artifacts_dir, name):
@@ -68,7 +91,7 @@ def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(
         assert page.locator("[data-testid=dossier-status]").get_attribute("data-status") == DossierStatus.UNDER_REVIEW
         for code, seed in (("D2", "50000"), ("D3", "40000")):
             page.fill(f"[data-testid=seed-amount-{code}]", seed)
-            click(page, f"select-{code}")
+            confirm(page, f"select-{code}", f"confirmer-select-{code}", artifacts_dir, f"02-confirmer-selection-{code}")
         assert page.locator("[data-testid=dossier-status]").get_attribute("data-status") == DossierStatus.IN_PROGRESS
         assert page.locator("[data-testid=domain-status-D2]").get_attribute("data-status") == DomainStatus.SELECTED
         shot(page, artifacts_dir, "02-domaines-selectionnes")
@@ -85,7 +108,7 @@ def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(
         reach(t.clinic, "D2", by=t.clinic_director, day=datetime.date.today())
         log_in(page, base, t.clinic_director, detail)
         assert page.locator("[data-testid=targets-D3]").count() == 1  # offered, but D3's targets are not reached
-        click(page, "targets-D2")
+        confirm(page, "targets-D2", "confirmer-reach_targets-D2")
         assert page.locator("[data-testid=domain-status-D2]").get_attribute("data-status") == DomainStatus.TARGETS_REACHED
         assert page.locator("[data-testid=domain-status-D3]").get_attribute("data-status") == DomainStatus.SELECTED
         shot(page, artifacts_dir, "04-cibles-d2-atteintes")
@@ -93,7 +116,16 @@ def test_ars_selects_with_seed_then_notifies_usage_and_the_dashboard_follows(
         # 3. The ARS notifies D2's usage funding — total minus seed — independently of D3 (annex 2 §2).
         log_in(page, base, t.ars_a, detail)
         assert page.locator("[data-testid=notify-usage-D3]").count() == 0
-        click(page, "notify-usage-D2")
+        page.click("[data-testid=notify-usage-D2]")  # opens the modal in place: nothing posted yet
+        dialog = page.locator("#confirmer-notify_usage-D2")
+        dialog.wait_for(state="visible")
+        usage_text = f"{usage_of(totals['D2'] - Decimal('50000.00'))}"
+        assert usage_text in dialog.inner_text() and t.clinic.name in dialog.inner_text()
+        shot(page, artifacts_dir, "05-confirmer-notification")
+        page.click("#confirmer-notify_usage-D2 [data-testid=confirmer-notify_usage-D2-cancel]")  # « Annuler »
+        dialog.wait_for(state="hidden")
+        assert page.locator("[data-testid=domain-status-D2]").get_attribute("data-status") == DomainStatus.TARGETS_REACHED
+        confirm(page, "notify-usage-D2", "confirmer-notify_usage-D2")
         assert page.locator("[data-testid=domain-status-D2]").get_attribute("data-status") == DomainStatus.USAGE_NOTIFIED
         usage = totals["D2"] - Decimal("50000.00")
         assert usage > 0

@@ -113,7 +113,7 @@ def test_estimate_page_shows_combined_activity_source_category_and_amounts(clien
     response = client.get(estimate_url(activity.member))
     page = text_of(response)
     assert "<h1>Estimation du soutien financier</h1>" in page
-    assert re.search(r'id="activite-combinee">615\xa0000,00<', page)
+    assert re.search(r'id="activite-combinee">615\xa0000<', page)
     assert "Calculée sur les données SAE 2023" in page
     assert re.search(r'id="categorie">D<', page)
     expected = {
@@ -145,8 +145,8 @@ def test_estimate_page_details_the_combined_activity_terms(client, activity):
     client.force_login(activity.editor)
     page = text_of(client.get(estimate_url(activity.member)))
     detail = page.split('id="detail-activite-combinee"', 1)[1].split("</table>", 1)[0]
-    assert re.search(r"MCO — séances</th><td[^>]*>30\xa0000</td><td[^>]*>×\xa00,5</td><td[^>]*>15\xa0000,00<", detail)
-    assert re.search(r"Total</th><td[^>]*><strong>615\xa0000,00</strong>", detail)
+    assert re.search(r"MCO — séances</th><td[^>]*>30\xa0000</td><td[^>]*>×\xa00,5</td><td[^>]*>15\xa0000<", detail)
+    assert re.search(r"Total</th><td[^>]*><strong>615\xa0000</strong>", detail)
 
 
 def test_estimate_page_includes_the_eligibility_per_domain(client, activity):
@@ -164,9 +164,9 @@ def test_an_administrator_override_wins_and_is_labelled(client, activity):
     client.force_login(activity.ars_a)
     response = client.get(estimate_url(activity.clinic))
     page = text_of(response)
-    assert re.search(r'id="activite-combinee">22\xa0500,00<', page)
+    assert re.search(r'id="activite-combinee">22\xa0500<', page)
     assert "Saisie par un administrateur (Activité 2017 de l'ATIH)" in page
-    assert "La valeur calculée sur les données SAE 2023 (5\xa0000,00) est remplacée" in page
+    assert "La valeur calculée sur les données SAE 2023 (5\xa0000) est remplacée" in page
     assert re.search(r'id="categorie">C<', page)  # a boundary value belongs to the upper category
     assert cell(response, "D1", "standard") == euros("275 000,00 €")
 
@@ -207,14 +207,14 @@ def test_calculator_first_display_has_no_error_and_no_result(client, tenants, gr
 @pytest.mark.parametrize(
     "typed, combined, category, d1_standard",
     [
-        ("0", "0,00", "A", "50 000,00 €"),
+        ("0", "0", "A", "50 000,00 €"),
         ("6999,99", "6 999,99", "A", "169 999,83 €"),
-        ("7000", "7 000,00", "B", "170 000,00 €"),  # boundary: upper category, same amount
-        ("22 500", "22 500,00", "C", "275 000,00 €"),
-        ("230000.00", "230 000,00", "D", "425 000,00 €"),
-        ("615 000,00", "615 000,00", "D", "500 000,00 €"),
-        ("1000000", "1 000 000,00", "D", "575 000,00 €"),
-        ("1 500 000", "1 500 000,00", "D", "575 000,00 €"),  # cap beyond 1 000 000 (annex 3 §3)
+        ("7000", "7 000", "B", "170 000,00 €"),  # boundary: upper category, same amount
+        ("22 500", "22 500", "C", "275 000,00 €"),
+        ("230000.00", "230 000", "D", "425 000,00 €"),
+        ("615 000,00", "615 000", "D", "500 000,00 €"),
+        ("1000000", "1 000 000", "D", "575 000,00 €"),
+        ("1 500 000", "1 500 000", "D", "575 000,00 €"),  # cap beyond 1 000 000 (annex 3 §3)
     ],
 )
 def test_calculator_categories_and_amounts(client, tenants, grid, typed, combined, category, d1_standard):
@@ -236,7 +236,7 @@ def test_calculator_from_activity_figures_applies_annex_3_section_1(client, tena
     }
     response = client.get(CALCULATOR, figures)
     page = text_of(response)
-    assert f'id="activite-combinee">{euros("1 175,00")}<' in page
+    assert f'id="activite-combinee">{euros("1 175")}<' in page
     assert 'id="categorie">A<' in page
     # 50 000 + (170 000 − 50 000) × 1 175 / 7 000, rounded half-up to the cent
     assert cell(response, "D1", "standard") == euros("70 142,86 €")
@@ -249,7 +249,7 @@ def test_calculator_from_activity_figures_applies_annex_3_section_1(client, tena
 def test_calculator_accepts_a_single_figure_the_others_counting_as_zero(client, tenants, grid):
     client.force_login(tenants.editor)
     page = text_of(client.get(CALCULATOR, {"combined_activity": "", "ssr_days": "46 000"}))
-    assert f'id="activite-combinee">{euros("23 000,00")}<' in page
+    assert f'id="activite-combinee">{euros("23 000")}<' in page
     assert 'id="categorie">C<' in page
 
 

@@ -163,10 +163,10 @@ def test_list_region_filter_on_a_foreign_region_shows_nothing_foreign(client, te
         ({"q": "Bretagne"}, {"foreign"}),
         ({"region": "32"}, {"support", "member", "clinic"}),
         ({"region": "53"}, {"foreign"}),
-        ({"status": "private_for_profit"}, {"clinic"}),
-        ({"status": "public"}, {"support", "member", "foreign"}),
+        ({"sector": "private"}, {"clinic"}),
+        ({"sector": "public"}, {"support", "member", "foreign"}),
         ({"ght": "HF-99"}, {"support", "member"}),
-        ({"region": "32", "status": "public"}, {"support", "member"}),
+        ({"region": "32", "sector": "public"}, {"support", "member"}),
     ],
 )
 def test_list_filters_for_national_user(client, tenants, params, expected):
@@ -208,18 +208,40 @@ def test_list_filter_espic_and_category(client, tenants):
     )
     client.force_login(tenants.dgos)
 
-    response = client.get(LIST_URL, {"status": "espic"})
-    assert listed_finess(response) == {espic.finess}
+    # One sector rule (hopen.sectors, the ledger's): ESPIC = ESPIC-qualified establishments and the CLCCs;
+    # privé = every other private establishment, non-profit or not.
+    response = client.get(LIST_URL, {"sector": "espic"})
+    assert listed_finess(response) == {espic.finess, clcc.finess}
     assert "Privé non lucratif (ESPIC)" in response.content.decode()
 
-    response = client.get(LIST_URL, {"status": "private_non_profit"})
-    assert listed_finess(response) == {espic.finess, non_profit.finess}
+    response = client.get(LIST_URL, {"sector": "private"})
+    assert listed_finess(response) == {tenants.clinic.finess, non_profit.finess}
 
     response = client.get(LIST_URL, {"category": "131"})
     assert listed_finess(response) == {clcc.finess}
 
-    response = client.get(LIST_URL, {"status": "clcc"})
-    assert listed_finess(response) == {clcc.finess}
+
+def test_the_sector_filter_and_the_home_table_use_the_ledgers_rule(client, tenants):
+    """004 / §5.1 « publics, privés, ESPIC »: the home's table splits each region by the sectors of the ledger and
+    of the dashboards (`hopen.sectors.sector_of`), the establishment filter offers the same three values."""
+    from hopen.sectors import sector_of
+
+    EstablishmentFactory(region=tenants.region_a, status="private_non_profit", is_espic=True)
+    EstablishmentFactory(region=tenants.region_a, status="clcc")
+    EstablishmentFactory(region=tenants.region_a, status="private_non_profit")
+    client.force_login(tenants.dgos)
+
+    from hopen.models import Establishment
+    from hopen.selectors import establishment_counts_by_region
+
+    expected = {"public": 0, "private": 0, "espic": 0}
+    for status, is_espic in Establishment.objects.filter(region=tenants.region_a).values_list("status", "is_espic"):
+        expected[sector_of(status, is_espic)] += 1
+    row = next(r for r in establishment_counts_by_region(tenants.dgos) if r.code == "32")
+    assert {key: getattr(row, key) for key in expected} == expected == {"public": 2, "private": 2, "espic": 2}
+    assert row.total == 6
+    choices = [value for value, _ in client.get(LIST_URL).context["form"].fields["sector"].choices]
+    assert choices == ["", "public", "private", "espic"]
 
 
 def test_list_filter_choices_are_limited_to_the_scope(client, tenants):
@@ -246,7 +268,7 @@ def test_list_pagination_by_25(client, tenants):
     first = client.get(LIST_URL)
     assert first.context["page"].paginator.count == 33
     assert first.context["page"].paginator.num_pages == 2
-    assert "33 établissements" in first.content.decode()
+    assert "33\xa0établissements" in first.content.decode()
     first_rows = listed_finess(first)
     assert len(first_rows) == 25
     assert "?page=2" in first.content.decode()
@@ -266,11 +288,11 @@ def test_pagination_keeps_the_filters(client, tenants):
     for i in range(30):
         EstablishmentFactory(region=tenants.region_a, status="private_for_profit", name=f"Clinique {i:02d}")
     client.force_login(tenants.ars_a)
-    response = client.get(LIST_URL, {"status": "private_for_profit", "page": 2})
+    response = client.get(LIST_URL, {"sector": "private", "page": 2})
     rows = listed_finess(response)
     assert len(rows) == 31 - 25
-    assert "status=private_for_profit&amp;page=1" in response.content.decode() or (
-        "status=private_for_profit&page=1" in response.content.decode()
+    assert "sector=private&amp;page=1" in response.content.decode() or (
+        "sector=private&page=1" in response.content.decode()
     )
 
 
@@ -308,16 +330,16 @@ def test_list_query_count_does_not_depend_on_the_number_of_rows(
     with django_assert_max_num_queries(14):
         client.get(LIST_URL)
     with django_assert_max_num_queries(14):
-        client.get(LIST_URL, {"status": "public", "page": 2, "q": "test"})
+        client.get(LIST_URL, {"sector": "public", "page": 2, "q": "test"})
 
 
 def test_list_query_count_with_filters_is_constant(client, tenants, django_assert_num_queries):
     client.force_login(tenants.ars_a)
     _add_establishments(tenants.region_a, 5)
-    few, _ = _list_queries(client, {"status": "public"})
+    few, _ = _list_queries(client, {"sector": "public"})
     _add_establishments(tenants.region_a, 60)
     with django_assert_num_queries(few):
-        client.get(LIST_URL, {"status": "public"})
+        client.get(LIST_URL, {"sector": "public"})
 
 
 # --- Establishment detail -----------------------------------------------------------------------------------------
@@ -388,7 +410,7 @@ def test_audit_trail_lists_and_searches_records(client, tenants):
     response = client.get("/piste-audit/")
     # The fixture's role assignments are audited.
     assert response.context["page"].paginator.count >= 8
-    assert "role.assign" in response.content.decode()
+    assert "Habilitation attribuée" in response.content.decode()
     response = client.get("/piste-audit/", {"q": tenants.ars_b.email})
     assert [record.action for record in response.context["page"]] == ["role.assign"]
     assert tenants.ars_b.email in response.content.decode()
@@ -400,8 +422,8 @@ def test_audit_trail_lists_and_searches_records(client, tenants):
     "role, params, expected",
     [
         # Region 53 is not a choice offered to ARS A: that filter is dropped, the status filter still applies.
-        ("ars_a", {"region": "53", "status": "private_for_profit"}, {"clinic"}),
-        ("dgos", {"category": "999", "status": "public", "region": "32"}, {"support", "member"}),
+        ("ars_a", {"region": "53", "sector": "private"}, {"clinic"}),
+        ("dgos", {"category": "999", "sector": "public", "region": "32"}, {"support", "member"}),
         ("dgos", {"q": "x" * 101, "ght": "HF-99"}, {"support", "member"}),
     ],
 )

@@ -20,6 +20,7 @@ PRODUCTION = {
     "DJANGO_SETTINGS_MODULE": "hopen.settings.production",
     "SECRET_KEY": "x7$k2!q9-production-like-secret-key-for-the-deploy-check-0123456789",
     "ALLOWED_HOSTS": "hopen.sante.gouv.fr",
+    "CLAMD_HOST": "clamav",  # required in production (tests/security/test_files.py checks the error without it)
 }
 
 

@@ -261,9 +261,10 @@ def progress_fixture(tenants):
 
 
 def test_progress_counts_indicators_reached_at_the_end_of_each_semester(tenants, catalogue):
+    """The axis is the programme's range (HOP'EN calendar: 2019 S1 … 2022 S2, annex 5 §2), not « up to today »."""
     progress_fixture(tenants)
 
-    dashboard = establishment_dashboard(tenants.member, current_catalogue(Programme.objects.get(code="HOPEN")), today=datetime.date(2021, 2, 1))
+    dashboard = establishment_dashboard(tenants.member, current_catalogue(Programme.objects.get(code="HOPEN")))
 
     assert [(p.semester, p.reached, p.prerequisites_reached) for p in dashboard.progress] == [
         ("2019 S1", 1, 1),
@@ -271,7 +272,20 @@ def test_progress_counts_indicators_reached_at_the_end_of_each_semester(tenants,
         ("2020 S1", 3, 3),
         ("2020 S2", 3, 2),
         ("2021 S1", 3, 2),
+        ("2021 S2", 3, 2),
+        ("2022 S1", 3, 2),
+        ("2022 S2", 3, 2),
     ]
+
+
+def test_a_measurement_outside_the_programme_range_widens_the_axis(tenants, catalogue):
+    """No declared value is left out of the chart: a 2024 measurement extends the axis to 2024 S1, no further."""
+    progress_fixture(tenants)
+    declare(tenants, "P1.2", existence(True, day=datetime.date(2024, 3, 1)))
+
+    dashboard = establishment_dashboard(tenants.member, current_catalogue(Programme.objects.get(code="HOPEN")))
+
+    assert (dashboard.progress[0].semester, dashboard.progress[-1].semester) == ("2019 S1", "2024 S1")
 
 
 def test_progress_chart_and_its_table_on_the_page(client, tenants, catalogue):
@@ -286,12 +300,27 @@ def test_progress_chart_and_its_table_on_the_page(client, tenants, catalogue):
         table,
     )
     assert rows[:4] == [("2019 S1", "1", "1"), ("2019 S2", "2", "2"), ("2020 S1", "3", "3"), ("2020 S2", "3", "2")]
-    today = timezone.localdate()
-    assert rows[-1][0] == f"{today.year} S{1 if today.month <= 6 else 2}"  # up to now
+    assert rows[-1][0] == "2022 S2"  # the programme's last semester, whatever today is
     bars = re.findall(r'<rect class="hopen-chart__bar"[^>]*data-semester="([^"]+)" data-reached="(\d+)"', html)
     assert [(s, int(n)) for s, n in bars] == [(s, int(n)) for s, n, _ in rows]
     svg = html.split("<svg", 1)[1].split("</svg>", 1)[0]
     assert 'role="img"' in svg and "<title" in svg and "style=" not in svg
+
+
+def test_svg_attributes_stay_machine_numbers_past_seventeen_semesters(client, tenants, catalogue):
+    """Issue 16: beyond ~17 semesters the chart is over 999 units wide; French thousands separators in `viewBox`
+    (« 0 0 1 412 220 ») broke it. Every geometric attribute must be a plain number."""
+    progress_fixture(tenants)
+    declare(tenants, "P1.2", existence(True, day=datetime.date(2010, 3, 1)))  # 2010 S1 … 2022 S2: 26 semesters
+
+    html = page(client, tenants.director, dashboard_url(tenants.member))
+
+    svg = html.split('<svg class="hopen-chart__svg"', 1)[1].split("</svg>", 1)[0]
+    view_box = re.search(r'viewBox="([^"]*)"', svg).group(1)
+    assert re.fullmatch(r"0 0 \d+(\.\d+)? \d+(\.\d+)?", view_box) and float(view_box.split()[2]) > 1000
+    for name, number in re.findall(r'\b(x|y|x1|x2|y1|y2|width|height)="([^"]*)"', svg):
+        assert re.fullmatch(r"-?\d+(\.\d+)?", number), (name, number)
+    assert svg.count('class="hopen-chart__bar"') == 26
 
 
 def test_no_progress_before_the_first_declaration(client, tenants, catalogue):
@@ -442,7 +471,7 @@ def test_regional_table_filters(client, tenants, catalogue):
     assert listed({"region": "53"}) == {tenants.foreign.finess}
     assert listed({"prerequisites": "oui"}) == {tenants.member.finess}
     assert listed({"prerequisites": "non"}) == everyone - {tenants.member.finess}
-    assert listed({"prerequisites": "non", "region": "32", "status": "private_for_profit"}) == {tenants.clinic.finess}
+    assert listed({"prerequisites": "non", "region": "32", "sector": "private"}) == {tenants.clinic.finess}
     assert listed({"ght": tenants.ght.code}) == {tenants.support.finess, tenants.member.finess}
     assert listed({"category": "355", "prerequisites": "oui"}) == {tenants.member.finess}
     # A value outside the choices drops that filter only.
@@ -459,7 +488,7 @@ def test_regional_table_is_paginated_by_25(client, tenants, catalogue):
         EstablishmentFactory(region=tenants.region_a)
     html = page(client, tenants.ars_a, TABLE_URL)
     assert len(table_rows(html, "tableau-atteinte")) == 25
-    assert "33 établissements" in html
+    assert "33\xa0établissements" in html
     html = page(client, tenants.ars_a, TABLE_URL, {"page": 2})
     assert len(table_rows(html, "tableau-atteinte")) == 8
 
@@ -565,12 +594,14 @@ def test_dashboard_query_count_does_not_depend_on_the_number_of_values(
     quick_values(tenants.member, tenants.director, all_codes, measurements=4, documents=3)
     with django_assert_num_queries(few):
         client.get(dashboard_url(tenants.member))
-    with django_assert_max_num_queries(16):  # 15 + 1: the request's programme and the header's switcher (issue 11)
+    # 15 + 1: the request's programme and the header's switcher (issue 11); + 1: the programme's semester ranges,
+    # the axis of the progress chart (issue 16).
+    with django_assert_max_num_queries(17):
         client.get(dashboard_url(tenants.member))
 
 
 @pytest.mark.parametrize("url", [TABLE_URL, COMPLETENESS_URL])
-@pytest.mark.parametrize("params", [{}, {"prerequisites": "oui", "status": "public"}, {"prerequisites": "non", "page": "2"}])
+@pytest.mark.parametrize("params", [{}, {"prerequisites": "oui", "sector": "public"}, {"prerequisites": "non", "page": "2"}])
 @pytest.mark.parametrize("role", ["ars_a", "dgos"])
 def test_table_query_counts_do_not_depend_on_the_number_of_establishments(
     client, tenants, catalogue, url, params, role, django_assert_num_queries, django_assert_max_num_queries

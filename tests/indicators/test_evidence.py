@@ -59,7 +59,8 @@ def pdf_bytes(text="Procès-verbal du comité de pilotage"):
     body = text.encode("latin-1", "replace")
     return (
         b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog /Pages 2 0 R >>\nendobj\n"
-        b"2 0 obj\n<< /Type /Pages /Kids [] /Count 0 >>\nendobj\n"
+        b"2 0 obj\n<< /Type /Pages /Kids [4 0 R] /Count 1 >>\nendobj\n"
+        b"4 0 obj\n<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] >>\nendobj\n"
         b"3 0 obj\n<< /Length " + str(len(body)).encode() + b" >>\nstream\n" + body + b"\nendstream\nendobj\n"
         b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
     )
@@ -841,6 +842,8 @@ def test_parse_instream_reply_refuses_anything_else(reply):
 def scanner(settings, fake_clamd, private_root):
     server = fake_clamd()
     settings.CLAMD_HOST, settings.CLAMD_PORT = server.address
+    # These tests are about the background scan; the scan at upload is tested in tests/security/test_clamd.py.
+    settings.CLAMD_SCAN_ON_UPLOAD = False
     return server
 
 

@@ -67,7 +67,7 @@ def test_correction_needs_a_reason_and_creates_a_new_version(client, tenants, ca
     assert (correction.previous, correction.status, correction.numerator) == (value, "draft", 92)
     html = client.get(url(tenants.member)).content.decode()
     assert "Recomptage après audit interne" in html
-    assert "numérateur : 80 → 92" in html  # the history shows old → new
+    assert "Numérateur</span> : 80 → 92" in html  # the history shows old → new (hopen.audit_display)
 
 
 def test_declared_value_cannot_be_overwritten_by_a_new_draft_for_the_same_date(client, tenants, catalogue):
@@ -127,3 +127,27 @@ def test_large_identifiers_are_rendered_without_thousands_separator(client, tena
     assert 'name="value" value="12345"' in html
     assert client.post(url(tenants.member), {"action": "declare", "value": "12345"}).status_code == 302
     assert IndicatorValue.objects.get(pk=12345).status == ValueStatus.DECLARED
+
+
+# --- §5.3.1: more than one « non applicable » per domain makes its projects ineligible — warned before saving ------
+
+
+def test_the_entry_form_warns_before_a_second_not_applicable_in_a_domain(client, tenants, catalogue):
+    """§5.3.1 « Si plus d'un indicateur par domaine est non applicable/non concerné […] le projet est inéligible »:
+    an eligibility consequence, not an entry rule — the form says so when another indicator of the domain is
+    already non applicable, and only then."""
+    from tests.indicators.conftest import not_applicable
+
+    client.force_login(tenants.editor)
+    assert 'data-testid="second-not-applicable-warning"' not in client.get(url(tenants.member, "D2.2")).content.decode()
+
+    declared(tenants.member, "D2.3", not_applicable(), editor=tenants.editor, director=tenants.director)
+
+    html = client.get(url(tenants.member, "D2.2")).content.decode()
+    warning = html.split('data-testid="second-not-applicable-warning"', 1)[1].split("</div>", 1)[0]
+    assert "D2.3 est déjà déclaré non applicable dans ce domaine" in warning and "inéligibles" in warning
+    assert "§5.3.1" in warning
+    # Another domain is not concerned; the page states the rule as an eligibility consequence.
+    assert 'data-testid="second-not-applicable-warning"' not in client.get(url(tenants.member, "D1.1")).content.decode()
+    assert "au plus un indicateur par domaine" not in html
+    assert "plus d'un indicateur d'un domaine est déclaré non applicable, les projets" in html

@@ -7,6 +7,11 @@ from django_celery_beat.models import CrontabSchedule, PeriodicTask
 # The schedule lives in code and is written to django-celery-beat's tables, where beat reads it.
 PERIODIC_TASKS = [
     {
+        "name": "Ancre quotidienne de la piste d'audit",
+        "task": "hopen.tasks.anchor_audit_chain",
+        "crontab": {"minute": "10", "hour": "0"},
+    },
+    {
         "name": "Vérification nocturne de la piste d'audit",
         "task": "hopen.tasks.verify_audit_chain",
         "crontab": {"minute": "30", "hour": "2"},

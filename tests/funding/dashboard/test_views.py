@@ -102,7 +102,7 @@ def test_region_page_shows_the_hand_computed_figures(client, world):
     assert world.member_dossier.reference in content and "Clinique du Nord" in content
     slipped = content.split('id="decalages-prerequis"')[1].split("</table>")[0]
     assert world.member_dossier.reference in slipped and world.clinic_dossier.reference not in slipped
-    assert "184 jours" in slipped
+    assert "184\xa0jours" in slipped
 
 
 def test_charts_are_server_side_svg_without_inline_style_or_script(client, world):

@@ -44,7 +44,10 @@ PREREQUISITE_CODES = (
     "P1.1", "P1.2", "P1.3", "P1.4", "P2.1", "P2.2", "P2.4", "P2.5", "P3.2", "P3.3", "P3.4", "P3.6", "P4.1", "P4.2",
     "P4.3",
 )
-PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PDF = (
+    b"%PDF-1.4\n1 0 obj << /Type /Catalog /Pages 2 0 R >> endobj\n2 0 obj << /Type /Pages /Kids [3 0 R] /Count 1 >> endobj\n"
+    b"3 0 obj << /Type /Page /Parent 2 0 R >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+)
 
 
 # --- Pure function: inputs where every rule holds -------------------------------------------------------------------
@@ -105,7 +108,10 @@ def test_5_3_1_two_indicators_not_reached_one_only_is_ineligible():
     verdict = eligibility(make(indicators=states("D2", N, R, R, R)))
     (reason,) = reasons_of(verdict, "fewer_than_two_indicators_not_reached")
     assert (reason.section, reason.effect) == ("5.3.1", Effect.INELIGIBLE)
-    assert "1 indicateur non atteint (D2.1)" in reason.message
+    assert reason.message == (
+        "Le projet doit encore avoir au moins deux indicateurs du domaine dont la cible reste à atteindre, d'après "
+        "les valeurs déclarées ; ici, seul D2.1 n'atteint pas encore sa cible."
+    )
     assert not verdict.eligible_to_apply and not verdict.fundable
     assert verdict.status == "ineligible"
 
@@ -121,8 +127,10 @@ def test_5_3_1_two_indicators_not_reached_a_missing_value_does_not_count():
 def test_5_3_1_two_indicators_not_reached_nothing_declared_is_ineligible():
     verdict = eligibility(make(indicators=states("D2", M, M, M, M)))
     (reason,) = reasons_of(verdict, "fewer_than_two_indicators_not_reached")
-    assert "aucun indicateur non atteint" in reason.message
+    assert "ici, aucun n'a encore sa cible à atteindre" in reason.message
     assert "4 indicateurs sans valeur déclarée" in reason.message
+    # Issue 16: said positively, never « … ne sont pas atteints … : aucun indicateur non atteint ».
+    assert "ne sont pas atteints" not in reason.message and "aucun indicateur non atteint" not in reason.message
 
 
 def test_5_3_1_finished_project_all_indicators_reached_is_ineligible():
@@ -156,7 +164,10 @@ def test_5_3_1_not_applicable_more_than_one_indicator_is_ineligible():
     verdict = eligibility(make(indicators=states("D2", N, N, NA, NA)))
     (reason,) = reasons_of(verdict, "more_than_one_indicator_not_applicable")
     assert (reason.section, reason.effect) == ("5.3.1", Effect.INELIGIBLE)
-    assert "(D2.3, D2.4)" in reason.message
+    assert reason.message == (
+        "Plus d'un indicateur du domaine est déclaré non applicable (D2.3, D2.4) : le projet est inéligible pour "
+        "ce domaine (un seul indicateur non applicable y est compatible avec l'éligibilité)."
+    )
     assert not verdict.eligible_to_apply
 
 

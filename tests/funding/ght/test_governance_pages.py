@@ -4,6 +4,7 @@ and the DGOS read; eligibility reads what was entered."""
 
 import datetime
 import html
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -234,10 +235,16 @@ def test_ght_values_draft_then_declared_with_history_and_documents(client, scene
     assert value.status == ValueStatus.SUPERSEDED and correction.status == ValueStatus.DECLARED
 
     page = client.get(url(scene.ght))
-    history = [record.action for record in page.context["page"].history]
+    history = [line.record.action for line in page.context["page"].history]
     for action in ("ght.value_create", "ght.value_update", "ght.value_declare", "ght.value_correct",
                    "ght.value_supersede", "ght.value_document_upload"):
         assert action in history
+    # Issue 16 item 3: the panel reads as the audit trail (labels of `funding.ght.audit_labels`, values formatted).
+    panel = html.unescape(page.content.decode()).split('id="historique-gouvernance"')[1].split("</table>")[0]
+    panel = " ".join(re.sub(r"<[^>]+>", "", panel).split())
+    assert "Valeur GHT remplacée par sa correction" in panel and "Correction de valeur GHT saisie" in panel
+    assert "Version corrigée : — → P1.1" in panel  # the corrected version by its name, not its id
+    assert "ght.value_" not in panel and "Statut : Brouillon → Déclarée" in panel
     # Members read the values and their documents.
     client.force_login(scene.editor)
     page = client.get(url(scene.ght)).content.decode()
@@ -311,6 +318,9 @@ def test_the_ght_page_uses_a_constant_number_of_queries(client, scene, django_as
     client.post(url(scene.ght, "sdsi/"), {"file": pdf_file(), "validated_on": "2019-09-12"})
     client.post(url(scene.ght, "dsi/"), {"name": "Dominique Martin"})
     enter(indicators[0], 0)
+    # Every kind of history record once (the history names related objects with one query per kind: users, values…).
+    client.force_login(scene.support_director)
+    client.post(url(scene.ght, "valeurs/declarer/"))
     few = count()
     client.force_login(scene.support_editor)
     client.post(url(scene.ght, "sdsi/"), {"file": pdf_file("v2.pdf", "v2"), "validated_on": "2020-01-10"})

@@ -60,7 +60,7 @@ def assert_letterhead(text, letter, establishment):
     assert letter.dossier.reference in text
     assert establishment.name in text
     assert f"FINESS {establishment.finess}" in text
-    assert french_date(letter.requested_at) in text
+    assert french_date(documents.decision_date(letter)) in text  # dated by its decision (issue 16)
     assert re.search(r"Page 1 / \d", text)
 
 
@@ -262,7 +262,7 @@ def test_ars_address_and_place_are_printed_when_known(dossier, tenants, no_enque
     letter = letters.request_letter(dossier=dossier, kind=LetterKind.SELECTION, event_key=f"selection:{dossier.pk}")
     text = rendered(letter)
     assert "1 place de Test" in text
-    assert f"Villetest, le {french_date(letter.requested_at)}" in text
+    assert f"Villetest, le {french_date(DECIDED_AT)}" in text  # the decision's date, not the generation day
 
 
 def test_ars_place_is_the_town_of_the_last_address_line():
