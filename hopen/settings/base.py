@@ -93,6 +93,9 @@ TEMPLATES = [
                 "hopen.context_processors.navigation",
                 "indicators.programmes.programme_switcher",
             ],
+            # `unlocalize` everywhere: an identifier posted back or used in an id must never carry the thousands
+            # separator that USE_THOUSAND_SEPARATOR puts in numbers (pk 1234 rendered « 1 234 » broke the forms).
+            "builtins": ["django.templatetags.l10n"],
         },
     },
 ]
