@@ -9,6 +9,7 @@ from decimal import Decimal
 from . import confirmations
 from .gate_facts import domain_facts, gate_refusals
 from .gates import share_facts
+from .rules import usage_amount
 from .states import STAGE_LABELS, allowed_share_actions
 
 SHARE_ACTIONS = ("reach_targets", "notify_usage", "pay_usage")
@@ -44,7 +45,7 @@ class ShareLine:
         """Annex 2 §2: the share's usage funding — its amount minus its part of the seed."""
         if self.share.usage_amount is not None:
             return self.share.usage_amount
-        return self.share.amount - self.share.seed_part
+        return usage_amount(self.share.amount, self.share.seed_part)
 
 
 def _action(action, dossier, domain, line) -> ShareAction:

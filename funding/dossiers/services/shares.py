@@ -147,7 +147,7 @@ def _catch_up(dossier, domain, share) -> None:
     if stage != "waiting" and share.targets_reached_at is None:
         share.targets_reached_at = domain.targets_reached_at or domain.decided_at or timezone.now()
     if stage in ("usage_notified", "paid") and share.usage_notified_at is None:
-        share.usage_amount = share.amount - share.seed_part
+        share.usage_amount = usage_amount(share.amount, share.seed_part)
         share.usage_notified_at = domain.usage_notified_at or share.targets_reached_at
         share.usage_notified_by = domain.usage_notified_by
 
@@ -280,9 +280,12 @@ def notify_usage(*, domain, by, now=None, establishment=None):
     )
     gates.require(gates.usage_notification_gate(_facts(dossier, domain, share, now)), "Notification du financement à l'usage")
     ght = dossier.is_ght_dossier
-    amount = (share.amount - share.seed_part) if ght else usage_amount(domain.total_amount, domain.seed_amount)
+    # Annex 2 §2, one rule (`rules.usage_amount`): the share's amount minus its part of the seed; an establishment's
+    # own dossier commits its domain's (its single share's) amount.
+    share_usage = usage_amount(share.amount, share.seed_part)
+    amount = share_usage if ght else usage_amount(domain.total_amount, domain.seed_amount)
     before = snapshot(share, SHARE_FIELDS)
-    share.usage_amount = share.amount - share.seed_part
+    share.usage_amount = share_usage
     share.usage_notified_at, share.usage_notified_by = now, by
     _write_share(share, by, "notify_usage", before)
     if amount > 0:
