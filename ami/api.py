@@ -312,9 +312,7 @@ def _export(request, fmt):
     else:
         codes = [region.code for region in selectors.regions_browsable_by(request.user)]
     filename = exports.export_filename("ami-pre-candidatures", codes)
-    return exports.pre_candidatures_export(
-        fmt, selectors.export_rows(pre_candidatures, ami_filters), amount_grid(request.programme), filename
-    )
+    return exports.pre_candidatures_export(fmt, pre_candidatures, ami_filters, amount_grid(request.programme), filename)
 
 
 class PreCandidatureExportCsvApi(APIView):

@@ -1,16 +1,21 @@
 """Exports of the AMI (annex 5 « Fonction d'export des dossiers de pré-candidature HOP'EN » and the §5.3.2
 programming): CSV and XLSX, French column headers, one line per establishment and domain.
 
-The columns and lines are the AMI's; the writing (streamed CSV for French Excel, typed write-only XLSX with euro
-formats, autofilter and frozen header, no formula, `Cache-Control: no-store`) is the platform's one export module,
-`hopen.exports`, whose names are re-exported here for the AMI views and API.
+The columns and lines are the AMI's; the writing (streamed CSV for French Excel, typed XLSX with euro formats,
+autofilter and frozen header, no formula, `Cache-Control: no-store`) is the platform's one export module,
+`hopen.exports`, whose names are re-exported here for the AMI views and API. The pre-candidatures export is national
+(9,000 lines × 45 columns): its SELECT computes every cell (labels, activities, category, target deadline; the
+estimate stored with the line) and PostgreSQL formats and sends the lines by COPY (`hopen.exports_copy`) — within
+twice the time of the bare COPY of the same SELECT, where formatting them in Python took ten times as long.
 
-The caller has checked the permission policy and passes rows already limited to the user's scope.
+The caller has checked the permission policy and passes pre-candidatures already limited to the user's scope.
 """
 
 from typing import Iterable
 
-from funding.rules import category_of
+from django.db.models import BooleanField, Case, CharField, DateField, F, Func, Value, When
+from django.db.models.functions import Coalesce
+
 from hopen.exports import (  # noqa: F401  (re-exported: the AMI views and API name them through this module)
     AMOUNT,
     BOOLEAN,
@@ -28,10 +33,11 @@ from hopen.exports import (  # noqa: F401  (re-exported: the AMI views and API n
     write_sheet,
     xlsx_response,
 )
+from hopen.exports_copy import SqlTemplate, choice_labels, copy_table_response
 from hopen.models import EstablishmentStatus
 
 from . import programming, selectors
-from .models import Decision, FilingStatus, Position
+from .models import Decision, FilingStatus, Position, PreCandidature
 
 
 # --- Pre-candidatures (annex 5 export) ---------------------------------------------------------------------------
@@ -90,74 +96,112 @@ PRE_CANDIDATURE_COLUMNS = [
 ]
 
 
-def pre_candidature_line(row: dict, grid) -> list:
-    """One export line (in PRE_CANDIDATURE_COLUMNS order) from a `selectors.export_rows` dict."""
-    computed, override = row["establishment__combined_activity__computed"], row["establishment__combined_activity__override"]
-    activity = override if override is not None else computed
-    domain = row["domains__domain_code"]
-    category = category_of(activity, grid.categories).code if activity is not None and grid.categories else ""
-    activities = [name for name, flag in selectors.ACTIVITY_FIELDS.items() if row[f"establishment__{flag}"]]
-    semester = row["domains__forecast_semester"]
-    return [
-        row["establishment__region__name"],
-        row["establishment__region__code"],
-        row["establishment__finess"],
-        row["establishment__name"],
-        row["establishment__legal_entity__finess"],
-        STATUS_LABELS.get(row["establishment__status"], row["establishment__status"]),
-        row["establishment__is_espic"],
-        row["establishment__category_code"],
-        row["establishment__category_label"],
-        row["establishment__department"],
-        row["establishment__city"],
-        row["establishment__ght__code"],
-        row["establishment__ght__support_id"] == row["establishment_id"] if row["establishment__ght__code"] else None,
-        ", ".join(activities),
+def _category(activity, grid):
+    """SQL: `funding.rules.category_of` — the last category whose lower bound the activity reaches, the first one
+    below every bound; NULL without combined activity or without grid."""
+    ordered = sorted(grid.categories, key=lambda c: c.lower)
+    if not ordered:
+        return Value(None, output_field=CharField())
+    return Case(
+        When(**{f"{activity}__isnull": True}, then=Value(None)),
+        *[When(**{f"{activity}__gte": c.lower}, then=Value(c.code)) for c in reversed(ordered[1:])],
+        default=Value(ordered[0].code), output_field=CharField(),
+    )
+
+
+# `programming.semester_end`: the last day of « 2021 S1 » (30/06) or « 2021 S2 » (31/12).
+SEMESTER_END_SQL = (
+    "CASE WHEN %(expressions)s ~ '^[0-9]{4} S[12]$' THEN make_date(substr(%(expressions)s, 1, 4)::int, "
+    "CASE WHEN right(%(expressions)s, 1) = '1' THEN 6 ELSE 12 END, "
+    "CASE WHEN right(%(expressions)s, 1) = '1' THEN 30 ELSE 31 END) END"
+)
+
+
+def _activities():
+    flags = [F(f"establishment__{flag}") for flag in selectors.ACTIVITY_FIELDS.values()]
+    sql = "concat_ws(', ', " + ", ".join(
+        f"CASE WHEN {{{i}}} THEN '{name}' END" for i, name in enumerate(selectors.ACTIVITY_FIELDS)
+    ) + ")"
+    return SqlTemplate(*flags, sql=sql, output_field=CharField())
+
+
+def pre_candidature_queryset(pre_candidatures, filters, grid):
+    """The annex-5 export as one SELECT with one annotated column per PRE_CANDIDATURE_COLUMNS entry (labels,
+    activities, category, target deadline computed in SQL, the estimate read from its line): (queryset, names).
+    One line per pre-candidature and domain (a pre-candidature without domain gives one line, unless a domain
+    filter is set)."""
+    activity = Coalesce("establishment__combined_activity__override", "establishment__combined_activity__computed")
+    columns = [
+        F("establishment__region__name"),
+        F("establishment__region__code"),
+        F("establishment__finess"),
+        F("establishment__name"),
+        F("establishment__legal_entity__finess"),
+        choice_labels("establishment__status", STATUS_LABELS.items()),
+        F("establishment__is_espic"),
+        F("establishment__category_code"),
+        F("establishment__category_label"),
+        F("establishment__department"),
+        F("establishment__city"),
+        F("establishment__ght__code"),
+        Case(
+            When(establishment__ght__isnull=True, then=Value(None)),
+            When(establishment__ght__support_id=F("establishment_id"), then=Value(True)),
+            default=Value(False), output_field=BooleanField(),
+        ),
+        _activities(),
         activity,
-        category,
-        POSITION_LABELS.get(row["position"], row["position"]),
-        row["hn_prerequisites_reached"],
-        row["hn_prerequisites_forecast"],
-        row["hopen_prerequisites_forecast"],
-        domain,
-        semester,
-        programming.semester_end(semester) if semester else None,
-        row["domains__priority"],
-        row["domains__planning"],
-        programming.estimated_amount(activity, domain, grid) if domain else None,
-        DECISION_LABELS.get(row["domains__decision"], "") if domain else "",
-        row["domains__decision_reason"],
-        row["domains__decided_at"],
-        row["domains__decided_by__email"],
-        row["referent_name"],
-        row["referent_function"],
-        row["referent_email"],
-        row["referent_phone"],
-        row["legal_representative_name"],
-        row["legal_representative_function"],
-        row["comment"],
-        row["investment_amount"],
-        row["business_stakes"],
-        FILING_LABELS.get(row["status"], row["status"]),
-        row["is_late"],
-        row["validated_at"],
-        row["support_validated_at"],
-        row["filed_at"],
-        row["updated_at"],
+        None,  # the category, from the activity (below)
+        choice_labels("position", POSITION_LABELS.items()),
+        F("hn_prerequisites_reached"),
+        F("hn_prerequisites_forecast"),
+        F("hopen_prerequisites_forecast"),
+        F("domains__domain_code"),
+        F("domains__forecast_semester"),
+        Func(F("domains__forecast_semester"), template=SEMESTER_END_SQL, output_field=DateField()),
+        F("domains__priority"),
+        F("domains__planning"),
+        F("domains__estimated_amount"),  # stored with the line (ami.estimates)
+        choice_labels("domains__decision", DECISION_LABELS.items(), default=Value(None)),
+        F("domains__decision_reason"),
+        F("domains__decided_at"),
+        F("domains__decided_by__email"),
+        F("referent_name"),
+        F("referent_function"),
+        F("referent_email"),
+        F("referent_phone"),
+        F("legal_representative_name"),
+        F("legal_representative_function"),
+        F("comment"),
+        F("investment_amount"),
+        F("business_stakes"),
+        choice_labels("status", FILING_LABELS.items()),
+        F("is_late"),
+        F("validated_at"),
+        F("support_validated_at"),
+        F("filed_at"),
+        F("updated_at"),
     ]
+    names = [f"c{index}" for index in range(len(columns))]
+    category = names[columns.index(None)]
+    annotations = {name: expression for name, expression in zip(names, columns) if expression is not None}
+    annotations[category] = _category(names[columns.index(None) - 1], grid)
+    queryset = PreCandidature.objects.filter(pk__in=pre_candidatures.order_by().values("pk"))
+    if filters.has_domain_filter:  # before the annotations, which then read the filtered domain join
+        queryset = queryset.filter(selectors.domain_condition(filters, prefix="domains__"))
+    queryset = (
+        queryset.annotate(**{name: expression for name, expression in annotations.items() if name != category})
+        .annotate(**{category: annotations[category]})
+        .order_by("establishment__region__name", "establishment__name", "establishment__finess", "domains__priority")
+    )
+    return queryset, names
 
 
-def pre_candidature_lines(rows: Iterable[dict], grid):
-    for row in rows:
-        yield pre_candidature_line(row, grid)
-
-
-def pre_candidatures_export(fmt: str, rows: Iterable[dict], grid, filename: str):
-    """The annex-5 export of the given rows (already scoped and filtered) as a streaming response."""
-    lines = pre_candidature_lines(rows, grid)
-    if fmt == XLSX:
-        return xlsx_response(filename, lambda wb: write_sheet(wb, "Pré-candidatures AMI", PRE_CANDIDATURE_COLUMNS, lines))
-    return csv_response(filename, PRE_CANDIDATURE_COLUMNS, lines)
+def pre_candidatures_export(fmt: str, pre_candidatures, filters, grid, filename: str):
+    """The annex-5 export of the given pre-candidatures (already scoped and filtered), its lines formatted and
+    sent by PostgreSQL (`hopen.exports_copy`)."""
+    queryset, names = pre_candidature_queryset(pre_candidatures, filters, grid)
+    return copy_table_response(fmt, filename, "Pré-candidatures AMI", PRE_CANDIDATURE_COLUMNS, queryset, names)
 
 
 # --- Programming (§5.3.2) ----------------------------------------------------------------------------------------
@@ -235,7 +279,7 @@ def totals_rows(totals: programming.ProgrammingTotals):
     yield ["Total général", None, totals.total.seed, totals.total.usage, totals.total.total]
 
 
-def programming_export(fmt: str, domain_rows: Iterable[dict], grid, filename: str):
+def programming_export(fmt: str, domain_rows: Iterable[dict], filename: str):
     """The programming as CSV (one line per pre-selected domain) or XLSX (the same, plus a sheet of totals per
     domain and per year computed while the lines are written)."""
     if fmt == XLSX:
@@ -243,7 +287,7 @@ def programming_export(fmt: str, domain_rows: Iterable[dict], grid, filename: st
 
         def lines():
             for row in domain_rows:
-                line = selectors.programming_line(row, grid)
+                line = selectors.programming_line(row)
                 if line.plan is not None:
                     plans.append(line.plan)
                 yield programming_row(line)
@@ -254,6 +298,6 @@ def programming_export(fmt: str, domain_rows: Iterable[dict], grid, filename: st
 
         return xlsx_response(filename, build)
     return csv_response(
-        filename, PROGRAMMING_COLUMNS, (programming_row(selectors.programming_line(row, grid)) for row in domain_rows)
+        filename, PROGRAMMING_COLUMNS, (programming_row(selectors.programming_line(row)) for row in domain_rows)
     )
 

@@ -94,6 +94,12 @@ class PreCandidatureDomain(models.Model):
     decision_reason = models.TextField("motif", blank=True)
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     decided_at = models.DateTimeField("décidé le", null=True, blank=True)
+    # Annex 3 standard flat amount of the domain for the establishment's combined activity, kept by
+    # ami.estimates.refresh_estimates when the line, the combined activity or the grid change (None: no combined
+    # activity or no grid) — read by the lists, the programming and the exports instead of recomputed per line.
+    estimated_amount = models.DecimalField(
+        "montant estimé (€, forfait standard)", max_digits=12, decimal_places=2, null=True, blank=True
+    )
 
     class Meta:
         ordering = ["priority"]

@@ -30,10 +30,11 @@ Decisions on the text, documented here:
 """
 
 import datetime
+import functools
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 from hopen.sectors import sector_of
 from funding.rules import amount_for
@@ -68,6 +69,7 @@ def split_seed_usage(amount: Decimal) -> tuple[Decimal, Decimal]:
     return seed, amount - seed
 
 
+@functools.lru_cache(maxsize=256)  # a few dozen labels, asked once per domain line of the national totals
 def semester_year(label: str) -> int:
     """The calendar year of a half-year label such as « 2021 S2 »."""
     return semester_bounds(label)[0].year
@@ -203,11 +205,22 @@ class EstimateTotals:
 
 def estimate_totals(lines: Iterable[tuple[str, str, Decimal | None]]) -> EstimateTotals:
     """`lines`: (domain, forecast semester, estimated amount or None) → totals per domain and per year."""
+    return estimate_totals_of_groups(
+        (domain, semester, 1, 1 if amount is None else 0, amount) for domain, semester, amount in lines
+    )
+
+
+def estimate_totals_of_groups(groups: Iterable[tuple]) -> EstimateTotals:
+    """The same totals from lines already summed per (domain, forecast semester) — the national list sums them in
+    the database: `groups` are (domain, semester, number of lines, lines without an estimate, sum of the estimates
+    or None when none is known)."""
     totals = EstimateTotals()
-    for domain, semester, amount in lines:
-        totals.counts[domain] = totals.counts.get(domain, 0) + 1
-        if amount is None:
-            totals.unknown += 1
+    for domain, semester, lines, unknown, amount in groups:
+        if not lines:
+            continue
+        totals.counts[domain] = totals.counts.get(domain, 0) + lines
+        totals.unknown += unknown
+        if unknown == lines:
             continue
         year = semester_year(semester)
         totals.by_domain_year[(domain, year)] = totals.by_domain_year.get((domain, year), Decimal("0.00")) + amount
@@ -276,9 +289,9 @@ def balance_status(status: str, is_espic: bool) -> str:
     return sector_of(status, is_espic)
 
 
-@dataclass(frozen=True)
-class BalanceLine:
-    """One domain line for the balance: whose it is, the establishment's status group and activities, its amount."""
+class BalanceLine(NamedTuple):
+    """One domain line for the balance: whose it is, the establishment's status group and activities, its amount.
+    A named tuple: the national list builds one per domain line (thousands), a frozen dataclass costs 3× more."""
 
     establishment_id: int
     status_group: str
@@ -328,12 +341,48 @@ def balance(lines: Iterable[BalanceLine]) -> dict:
         row.establishments = len(status_establishments[key])
     for key, row in activities.items():
         row.establishments = len(activity_establishments[key])
+    return _balance_shares(statuses, activities, len(establishments), total)
+
+
+@dataclass(frozen=True)
+class BalanceGroup:
+    """Domain lines already summed per establishment status (the national list sums them in the database): an
+    establishment has one status, so distinct establishments of different groups never overlap."""
+
+    status_group: str
+    establishments: int  # distinct
+    domains: int
+    amount: Decimal  # estimates, unknown ones counting 0
+    activities: dict  # activity -> (distinct establishments, domain lines, amount)
+
+
+def balance_of_groups(groups: Iterable[BalanceGroup]) -> dict:
+    """`balance` from `BalanceGroup`s: the same rows, shares and totals."""
+    statuses = {key: BalanceRow(key, label) for key, label in BALANCE_STATUSES}
+    activities = {key: BalanceRow(key, key) for key in ACTIVITIES}
+    establishments, total = 0, Decimal("0.00")
+    for group in groups:
+        establishments += group.establishments
+        total += group.amount
+        row = statuses[group.status_group]
+        row.establishments += group.establishments
+        row.domains += group.domains
+        row.amount += group.amount
+        for activity, (activity_establishments, domains, amount) in group.activities.items():
+            row = activities[activity]
+            row.establishments += activity_establishments
+            row.domains += domains
+            row.amount += amount
+    return _balance_shares(statuses, activities, establishments, total)
+
+
+def _balance_shares(statuses: dict, activities: dict, establishments: int, total: Decimal) -> dict:
     for row in [*statuses.values(), *activities.values()]:
-        row.establishment_percent = _percent(row.establishments, len(establishments))
+        row.establishment_percent = _percent(row.establishments, establishments)
         row.amount_percent = _percent(row.amount, total)
     return {
         "statuses": list(statuses.values()),
         "activities": list(activities.values()),
-        "establishments": len(establishments),
+        "establishments": establishments,
         "amount": total,
     }

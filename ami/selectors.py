@@ -11,13 +11,13 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Exists, OuterRef, Prefetch, Q
+from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from envelopes.selectors import region_figures
 from funding.loading_envelopes import programme_envelope_table
-from funding.selectors import amount_grid
 from hopen import permissions
 from hopen.models import AuditRecord, Region, Role
 from indicators.windows import ARS_PROGRAMMING, Window, programme_windows
@@ -99,7 +99,7 @@ class AmiFilters:
         return True
 
 
-def _domain_condition(filters: AmiFilters, prefix="") -> Q:
+def domain_condition(filters: AmiFilters, prefix="") -> Q:
     condition = Q()
     if filters.domain:
         condition &= Q(**{f"{prefix}domain_code": filters.domain})
@@ -125,7 +125,7 @@ def pre_candidatures_matching(user, establishments, filters: AmiFilters, *, prog
         queryset = queryset.filter(is_late=filters.late == YES)
     if filters.has_domain_filter:
         queryset = queryset.filter(
-            Exists(PreCandidatureDomain.objects.filter(_domain_condition(filters), pre_candidature=OuterRef("pk")))
+            Exists(PreCandidatureDomain.objects.filter(domain_condition(filters), pre_candidature=OuterRef("pk")))
         )
     if filters.eligibility in (ELIGIBLE, INELIGIBLE):
         queryset = queryset.filter(pk__in=_pre_candidatures_by_eligibility(queryset, filters, programme))
@@ -166,52 +166,65 @@ def _pre_candidatures_by_eligibility(queryset, filters: AmiFilters, programme) -
     ]
 
 
-TOTALS_FIELDS = (
-    "pre_candidature__establishment_id",
-    "domain_code",
-    "forecast_semester",
-    "decision",
-    "pre_candidature__establishment__status",
-    "pre_candidature__establishment__is_espic",
-    "pre_candidature__establishment__has_mco",
-    "pre_candidature__establishment__has_ssr",
-    "pre_candidature__establishment__has_psy",
-    "pre_candidature__establishment__has_had",
-    "pre_candidature__establishment__combined_activity__computed",
-    "pre_candidature__establishment__combined_activity__override",
-)
-
-
 @dataclass(frozen=True)
-class DomainLine:
-    """One domain applied for, as the totals and the balance need it (plain values)."""
+class DomainTotals:
+    """What the list shows of every domain line of the filtered pre-candidatures: the estimates of all and of the
+    pre-selected ones (`programming.EstimateTotals`), the balance between statuses and activities."""
 
-    establishment_id: int
-    domain_code: str
-    forecast_semester: str
-    decision: str
-    status: str
-    is_espic: bool
-    activities: tuple
-    combined_activity: object  # Decimal or None
+    totals: programming.EstimateTotals
+    preselected: programming.EstimateTotals
+    balance: dict
 
 
-def domain_lines(pre_candidatures, filters: AmiFilters):
-    """Every domain line of the filtered pre-candidatures (passing the domain filters), as `DomainLine`s — one
-    query, streamed."""
-    rows = (
-        PreCandidatureDomain.objects.filter(pre_candidature__in=pre_candidatures.order_by().values("pk"))
-        .filter(_domain_condition(filters))
-        .order_by()
-        .values_list(*TOTALS_FIELDS)
+def domain_totals(pre_candidatures, filters: AmiFilters) -> DomainTotals:
+    """The totals of every domain line of the filtered pre-candidatures (passing the domain filters), summed in
+    the database — two grouped queries whatever the number of lines (thousands for the nation)."""
+    lines = PreCandidatureDomain.objects.filter(
+        pre_candidature__in=pre_candidatures.order_by().values("pk")
+    ).filter(domain_condition(filters)).order_by()
+    preselected = Q(decision=Decision.PRESELECTED)
+    unknown = Q(estimated_amount__isnull=True)
+    estimates = lines.values("domain_code", "forecast_semester").annotate(
+        lines=Count("pk"), unknown=Count("pk", filter=unknown), amount=Sum("estimated_amount"),
+        pre_lines=Count("pk", filter=preselected), pre_unknown=Count("pk", filter=preselected & unknown),
+        pre_amount=Sum("estimated_amount", filter=preselected),
     )
-    for (establishment_id, domain, semester, decision, status, is_espic, mco, ssr, psy, had, computed,
-         override) in rows.iterator(chunk_size=2000):
-        activities = tuple(name for name, flag in zip(ACTIVITY_FIELDS, (mco, ssr, psy, had)) if flag)
-        yield DomainLine(
-            establishment_id, domain, semester, decision, status, is_espic, activities,
-            override if override is not None else computed,
+    all_groups, preselected_groups = [], []
+    for row in estimates:
+        key = (row["domain_code"], row["forecast_semester"])
+        all_groups.append((*key, row["lines"], row["unknown"], row["amount"]))
+        preselected_groups.append((*key, row["pre_lines"], row["pre_unknown"], row["pre_amount"]))
+
+    establishment = "pre_candidature__establishment"
+    amount = Coalesce("estimated_amount", Value(Decimal("0.00")), output_field=DecimalField())
+    activity_sums = {}
+    for activity, flag in ACTIVITY_FIELDS.items():
+        has = Q(**{f"{establishment}__{flag}": True})
+        activity_sums[f"{activity}_e"] = Count(f"{establishment}_id", filter=has, distinct=True)
+        activity_sums[f"{activity}_d"] = Count("pk", filter=has)
+        activity_sums[f"{activity}_a"] = Sum(amount, filter=has)
+    balance_groups = [
+        programming.BalanceGroup(
+            status_group=programming.balance_status(row[f"{establishment}__status"], row[f"{establishment}__is_espic"]),
+            establishments=row["establishments"],
+            domains=row["domains"],
+            amount=row["amount"],
+            activities={
+                activity: (row[f"{activity}_e"], row[f"{activity}_d"], row[f"{activity}_a"])
+                for activity in ACTIVITY_FIELDS
+                if row[f"{activity}_d"]
+            },
         )
+        for row in lines.values(f"{establishment}__status", f"{establishment}__is_espic").annotate(
+            establishments=Count(f"{establishment}_id", distinct=True), domains=Count("pk"), amount=Sum(amount),
+            **activity_sums,
+        )
+    ]
+    return DomainTotals(
+        totals=programming.estimate_totals_of_groups(all_groups),
+        preselected=programming.estimate_totals_of_groups(preselected_groups),
+        balance=programming.balance_of_groups(balance_groups),
+    )
 
 
 def pre_candidature_for_reading(user, pk) -> PreCandidature:
@@ -233,74 +246,6 @@ def pre_candidature_for_reading(user, pk) -> PreCandidature:
     if pre_candidature is None:
         raise Http404("Pré-candidature introuvable.")
     return pre_candidature
-
-
-# --- Export rows -------------------------------------------------------------------------------------------------
-
-EXPORT_FIELDS = (
-    "id",
-    "establishment__region__name",
-    "establishment__region__code",
-    "establishment__finess",
-    "establishment__name",
-    "establishment__legal_entity__finess",
-    "establishment__status",
-    "establishment__is_espic",
-    "establishment__category_code",
-    "establishment__category_label",
-    "establishment__department",
-    "establishment__city",
-    "establishment__ght__code",
-    "establishment__ght__support_id",
-    "establishment_id",
-    "establishment__has_mco",
-    "establishment__has_ssr",
-    "establishment__has_psy",
-    "establishment__has_had",
-    "establishment__combined_activity__computed",
-    "establishment__combined_activity__override",
-    "position",
-    "hn_prerequisites_reached",
-    "hn_prerequisites_forecast",
-    "hopen_prerequisites_forecast",
-    "domains__domain_code",
-    "domains__forecast_semester",
-    "domains__priority",
-    "domains__planning",
-    "domains__decision",
-    "domains__decision_reason",
-    "domains__decided_at",
-    "domains__decided_by__email",
-    "referent_name",
-    "referent_function",
-    "referent_email",
-    "referent_phone",
-    "legal_representative_name",
-    "legal_representative_function",
-    "comment",
-    "investment_amount",
-    "business_stakes",
-    "status",
-    "is_late",
-    "validated_at",
-    "support_validated_at",
-    "filed_at",
-    "updated_at",
-)
-
-
-def export_rows(pre_candidatures, filters: AmiFilters, chunk_size=2000):
-    """One dict per pre-candidature and domain (a pre-candidature without domain gives one line), streamed from
-    a server-side cursor: one query, a bounded number of rows in memory whatever the size of the export."""
-    rows = (
-        PreCandidature.objects.filter(pk__in=pre_candidatures.order_by().values("pk"))
-        .order_by("establishment__region__name", "establishment__name", "establishment__finess", "domains__priority")
-        .values(*EXPORT_FIELDS)
-    )
-    for row in rows.iterator(chunk_size=chunk_size):
-        if filters.has_domain_filter and not filters.domain_matches(row["domains__domain_code"], row["domains__decision"]):
-            continue
-        yield row
 
 
 # --- Programming -------------------------------------------------------------------------------------------------
@@ -325,8 +270,7 @@ PROGRAMMING_FIELDS = (
     "pre_candidature__establishment__ght__code",
     "pre_candidature__establishment__region__code",
     "pre_candidature__establishment__region__name",
-    "pre_candidature__establishment__combined_activity__computed",
-    "pre_candidature__establishment__combined_activity__override",
+    "estimated_amount",
 )
 
 
@@ -423,10 +367,9 @@ class ProgrammingLine:
         return programming.STATUS_GROUP_LABELS[self.status_group]
 
 
-def programming_line(row: dict, grid) -> ProgrammingLine:
+def programming_line(row: dict) -> ProgrammingLine:
     prefix = "pre_candidature__establishment__"
-    computed, override = row[f"{prefix}combined_activity__computed"], row[f"{prefix}combined_activity__override"]
-    amount = programming.estimated_amount(override if override is not None else computed, row["domain_code"], grid)
+    amount = row["estimated_amount"]  # stored with the line (ami.estimates)
     filed_at = row["pre_candidature__filed_at"]
     plan = None
     if amount is not None:
@@ -454,13 +397,12 @@ class ProgrammingSummary:
     without_amount: int
 
 
-def programming_summary(user, programme, region=None, grid=None) -> ProgrammingSummary:
+def programming_summary(user, programme, region=None) -> ProgrammingSummary:
     """Totals per domain and per year (seed / usage), balance between statuses and activities, over every
-    pre-selected domain of `programme` — one streamed query (plus 2 for the grid when not given)."""
-    grid = grid or amount_grid(programme)
+    pre-selected domain of `programme` — one streamed query."""
     plans, balance_lines, establishments, without_amount = [], [], set(), 0
     for row in programming_domains(user, programme, region).iterator(chunk_size=2000):
-        line = programming_line(row, grid)
+        line = programming_line(row)
         establishments.add(row["pre_candidature__establishment_id"])
         if line.plan is None:
             without_amount += 1

@@ -18,6 +18,7 @@ from hopen.notifications import notify
 from indicators.models import Programme, SemesterRange
 from indicators.windows import AMI_FILING, WindowClosed, programme_windows
 
+from .estimates import refresh_estimates
 from .models import Decision, FilingStatus, PreCandidature, PreCandidatureComment, PreCandidatureDomain, Position
 from .rules import AmiFilingState, ami_filing_state, priority_errors, semester_in_range
 
@@ -164,6 +165,7 @@ def pre_candidature_save(
         )
         for c in data.domains
     )
+    refresh_estimates(pre_candidature_ids=[pre_candidature.pk])
     after = snapshot(pre_candidature, FIELDS) | {"domains": _domains_snapshot(pre_candidature)}
     audit_record(actor=by, action="pre_candidature.save", target=pre_candidature, changes=diff(before, after))
     return pre_candidature

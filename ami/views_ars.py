@@ -86,26 +86,11 @@ def ars_list(request):
     page = Paginator(pre_candidatures, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = []
     for pre_candidature in page.object_list:
-        activity = _combined_activity(pre_candidature.establishment)
-        domains = [
-            (domain, programming.estimated_amount(activity, domain.domain_code, grid))
-            for domain in pre_candidature.domains.all()
-        ]
+        domains = [(domain, domain.estimated_amount) for domain in pre_candidature.domains.all()]
         rows.append({"pre_candidature": pre_candidature, "domains": domains})
 
-    estimates, preselected, balance_lines = [], [], []
-    for line in selectors.domain_lines(pre_candidatures, ami_filters):
-        amount = programming.estimated_amount(line.combined_activity, line.domain_code, grid)
-        estimates.append((line.domain_code, line.forecast_semester, amount))
-        if line.decision == Decision.PRESELECTED:
-            preselected.append((line.domain_code, line.forecast_semester, amount))
-        balance_lines.append(
-            programming.BalanceLine(
-                line.establishment_id, programming.balance_status(line.status, line.is_espic), line.activities, amount
-            )
-        )
-    totals = programming.estimate_totals(estimates)
-    preselected_totals = programming.estimate_totals(preselected)
+    summed = selectors.domain_totals(pre_candidatures, ami_filters)
+    totals, preselected_totals = summed.totals, summed.preselected
     region_codes = _region_codes(request.user, filters)
     envelope = selectors.envelope_for(request.programme, region_codes)
     context = {
@@ -120,7 +105,7 @@ def ars_list(request):
         "envelope_preselected": programming.envelope_use(
             envelope=envelope.amount, planned=preselected_totals.total
         ),
-        "balance": programming.balance(balance_lines),
+        "balance": summed.balance,
         "scope_national": permissions.scope_of(request.user).national,
         "grid_missing": not grid.categories,
         "domain_filtered": ami_filters.has_domain_filter,
@@ -219,7 +204,7 @@ def ars_detail(request, pk):
         verdict = verdicts.get(domain.domain_code) if verdicts else None
         lines.append({
             "domain": domain,
-            "amount": programming.estimated_amount(activity, domain.domain_code, grid),
+            "amount": domain.estimated_amount,
             "deadline": programming.semester_end(domain.forecast_semester),
             "verdict": verdict,
             "reasons": [r for r in verdict.reasons if r not in common_reasons] if verdict else [],
@@ -291,11 +276,11 @@ def programming_page(request):
 
     programme = request.programme
     grid = amount_grid(programme)
-    summary = selectors.programming_summary(request.user, programme, region, grid=grid)
+    summary = selectors.programming_summary(request.user, programme, region)
     page = Paginator(selectors.programming_domains(request.user, programme, region), PROGRAMMING_PAGE_SIZE).get_page(
         request.GET.get("page")
     )
-    lines = [selectors.programming_line(row, grid) for row in page.object_list]
+    lines = [selectors.programming_line(row) for row in page.object_list]
     envelope = selectors.envelope_for(programme, [region.code] if region else None)
     deadline = selectors.programming_deadline(programme)
     transmission = selectors.last_transmission(region, programme)
@@ -337,9 +322,7 @@ def export(request):
         return HttpResponseBadRequest(FORMAT_REFUSED)
     _, filters, ami_filters, pre_candidatures = filtered_pre_candidatures(request)
     filename = exports.export_filename("ami-pre-candidatures", _region_codes(request.user, filters))
-    return exports.pre_candidatures_export(
-        fmt, selectors.export_rows(pre_candidatures, ami_filters), amount_grid(request.programme), filename
-    )
+    return exports.pre_candidatures_export(fmt, pre_candidatures, ami_filters, amount_grid(request.programme), filename)
 
 
 @login_required
@@ -353,4 +336,4 @@ def programming_export(request):
     _, region = _programming_region(request)
     filename = exports.export_filename("ami-programmation", [region.code] if region else None)
     rows = selectors.programming_domains(request.user, request.programme, region).iterator(chunk_size=2000)
-    return exports.programming_export(fmt, rows, amount_grid(request.programme), filename)
+    return exports.programming_export(fmt, rows, filename)

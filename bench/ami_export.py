@@ -1,20 +1,23 @@
 """Benchmark of the national AMI export (annex 5 « Fonction d'export », issue 5 « a national export of 3,000
-establishments streams »): peak memory and wall time of the CSV and XLSX exports.
+establishments streams »; issue 17 « XLSX within 3× of COPY, CSV within 2× »): wall time of the CSV and XLSX
+exports against PostgreSQL's COPY of the export's own SELECT, and their peak memory. Prints, per format,
+`EXPORT ami_<format> project_s=… copy_s=… ratio=… rss_mib=…`.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/hopen_bench \
     DJANGO_SETTINGS_MODULE=hopen.settings.development python bench/ami_export.py [--establishments 3000]
 
 The database named by DATABASE_URL is created if it does not exist and migrated; the data are created inside a
-transaction that is rolled back at the end, so the database is left as it was. Each export is run twice: once
-for the wall time (no tracing), once under tracemalloc for the peak of Python allocations while the export is
-produced and consumed chunk by chunk (as the WSGI server would). `ru_maxrss` is the process's resident-set high
-water mark (it never goes down: it is printed before and after each export).
+transaction that is rolled back at the end, so the database is left as it was. Each export is run three times
+for the median wall time (no tracing), then once under tracemalloc for the peak of Python allocations while the
+export is produced and consumed chunk by chunk (as the WSGI server would); COPY is timed the same way (median of
+three). `rss_mib` is the process's resident-set high-water mark (ru_maxrss: it never goes down).
 """
 
 import argparse
 import os
 import random
 import resource
+import statistics
 import sys
 import time
 import tracemalloc
@@ -26,13 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hopen.settings.development")
 
-DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
-SEMESTERS = ("2019 S2", "2020 S1", "2020 S2", "2021 S1", "2021 S2", "2022 S1", "2022 S2")
 STATUSES = ("public", "public", "public", "private_for_profit", "private_non_profit")
-TEXT = (
-    "Déploiement du dossier patient informatisé sur l'ensemble des pôles cliniques, puis période d'observation de "
-    "trois mois avant la mesure des indicateurs d'usage ; accompagnement au changement des équipes soignantes."
-)
 
 
 def ensure_database():
@@ -66,8 +63,7 @@ def seed(count: int, rng: random.Random):
     """`count` filed pre-candidatures with 2 to 4 domains each, spread over the regions (bulk inserts)."""
     import csv
 
-    from ami.models import Decision, FilingStatus, PreCandidature, PreCandidatureDomain
-    from django.utils import timezone
+    from bench.national_data import pre_candidatures
     from funding.loading import load_amount_grid
     from funding.models import CombinedActivity
     from hopen.models import Establishment, LegalEntity, Region
@@ -101,36 +97,22 @@ def seed(count: int, rng: random.Random):
          for e in establishments],
         batch_size=1000,
     )
-    filed_at = timezone.now().replace(year=2019, month=6, day=15)
-    pres = PreCandidature.objects.bulk_create(
-        [PreCandidature(
-            establishment=e, programme=programme, position="final", hn_prerequisites_reached=True,
-            hopen_prerequisites_forecast="2020 S2", referent_name="Claire Martin", referent_function="DSI",
-            referent_email="claire.martin@etablissement.test", referent_phone="03 20 00 00 00",
-            legal_representative_name="Jean Dupont", legal_representative_function="Directeur", comment=TEXT,
-            investment_amount=Decimal(rng.randrange(100_000, 3_000_000)), business_stakes=TEXT,
-            status=FilingStatus.FILED, validated_at=filed_at, filed_at=filed_at,
-        ) for e in establishments],
-        batch_size=1000,
-    )
-    domains = []
-    for pre in pres:
-        for priority, code in enumerate(rng.sample(DOMAINS, rng.randint(2, 4)), start=1):
-            domains.append(PreCandidatureDomain(
-                pre_candidature=pre, domain_code=code, forecast_semester=rng.choice(SEMESTERS), priority=priority,
-                planning=TEXT, decision=rng.choice([Decision.PENDING, Decision.PRESELECTED]),
-            ))
-    PreCandidatureDomain.objects.bulk_create(domains, batch_size=2000)
-    return len(pres), len(domains)
+    counts = pre_candidatures(establishments, rng, programme=programme)  # shared with bench/national.py
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        # The statistics of these rows, as a production database has them: without them the planner keeps those
+        # of an earlier (larger, rolled back) run and the export's plan is not the real one.
+        cursor.execute("ANALYZE")
+    return counts
 
 
 def rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kilobytes on Linux
 
 
-def run_export(view, request) -> tuple[int, int]:
-    """Call the view and consume its response chunk by chunk, keeping nothing: (bytes, chunks)."""
-    response = view(request)
+def consume(response) -> tuple[int, int]:
+    """Consume a response chunk by chunk as the WSGI server would, keeping nothing: (bytes, chunks)."""
     assert response.status_code == 200, response.status_code
     size = chunks = 0
     for chunk in response.streaming_content:
@@ -140,28 +122,90 @@ def run_export(view, request) -> tuple[int, int]:
     return size, chunks
 
 
-def measure(label, view, request):
+def run_export(view, request) -> tuple[int, int]:
+    return consume(view(request))
+
+
+def copy_seconds(queryset, repeat: int = 3) -> float:
+    """Median time of PostgreSQL's `COPY (the queryset's SELECT) TO STDOUT` read through psycopg: the floor an
+    export of the same rows can reach (the database's work plus the transfer, no Python per row)."""
+    import psycopg
+    from django.db import connection
+
+    sql, params = queryset.query.sql_with_params()
+    connection.ensure_connection()
+    raw = connection.connection
+    statement = psycopg.ClientCursor(raw).mogrify(sql, params)
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        with raw.cursor() as cursor, cursor.copy(f"COPY ({statement}) TO STDOUT") as copy:
+            for _block in copy:
+                pass
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def measure_export(produce, repeat: int = 3) -> dict:
+    """`produce()` returns a response; median wall time over `repeat` runs, then one run under tracemalloc for the
+    peak of Python allocations; ru_maxrss (the process's high-water mark, it never goes down) after them."""
     from django.db import connection, reset_queries
 
-    reset_queries()
-    rss_before = rss_mib()
-    started = time.perf_counter()
-    size, chunks = run_export(view, request)
-    elapsed = time.perf_counter() - started
-    rss_after = rss_mib()
+    times = []
+    for _ in range(repeat):
+        reset_queries()
+        started = time.perf_counter()
+        size, chunks = consume(produce())
+        times.append(time.perf_counter() - started)
     queries = len(connection.queries)
-
     tracemalloc.start()
     tracemalloc.reset_peak()
-    run_export(view, request)
+    consume(produce())
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(
-        f"{label:<5} {size / 1_048_576:8.1f} Mio en {chunks:>6} morceaux — {elapsed:6.2f} s — "
-        f"pic tracemalloc {peak / 1_048_576:6.1f} Mio — ru_maxrss {rss_before:6.1f} → {rss_after:6.1f} Mio — "
-        f"{queries} requêtes SQL"
+    return {
+        "bytes": size, "chunks": chunks, "seconds": statistics.median(times), "peak_mib": peak / 1_048_576,
+        "rss_mib": rss_mib(), "queries": queries,
+    }
+
+
+def export_line(name: str, figures: dict, copy_s: float) -> str:
+    """The bench's one-line format (issue 17 §5), comparable from run to run."""
+    return (
+        f"EXPORT {name} project_s={figures['seconds']:.3f} copy_s={copy_s:.3f} "
+        f"ratio={figures['seconds'] / copy_s:.2f} rss_mib={figures['rss_mib']:.1f} "
+        f"tracemalloc_mib={figures['peak_mib']:.1f} queries={figures['queries']} mib={figures['bytes'] / 1_048_576:.1f}"
     )
-    return {"bytes": size, "seconds": elapsed, "peak_mib": peak / 1_048_576, "rss_after_mib": rss_after}
+
+
+def ami_export_lines(user) -> list[str]:
+    """EXPORT lines of the national AMI export (CSV and XLSX) for `user`, over the data in the database."""
+    from django.test import RequestFactory
+
+    from ami import exports, views_ars
+    from ami.forms_ars import filtered_pre_candidatures
+    from funding.selectors import amount_grid
+    from indicators.programmes import default_programme
+
+    factory = RequestFactory()
+    lines = []
+    for fmt in ("xlsx", "csv"):
+        def produce(fmt=fmt):
+            request = factory.get("/ami/region/export/", {"format": fmt})
+            request.user = user
+            request.programme = default_programme()  # what the middleware sets on a real request
+            return views_ars.export(request)
+
+        request = factory.get("/ami/region/export/", {"format": fmt})
+        request.user, request.programme = user, default_programme()
+        _, _, ami_filters, pre_candidatures = filtered_pre_candidatures(request)
+        queryset, names = exports.pre_candidature_queryset(
+            pre_candidatures, ami_filters, amount_grid(request.programme)
+        )
+        queryset = queryset.values(*names)  # the export's own SELECT, whose lines COPY formats
+        figures = measure_export(produce)
+        lines.append(export_line(f"ami_{fmt}", figures, copy_seconds(queryset)))
+    return lines
 
 
 class Rollback(Exception):
@@ -181,12 +225,9 @@ def main():
     from django.core.management import call_command
     from django.core.signals import request_finished
     from django.db import close_old_connections, transaction
-    from django.test import RequestFactory
 
-    from ami import views_ars
     from hopen.models import Role, User
     from hopen.services import role_assign
-    from indicators.programmes import default_programme
 
     call_command("migrate", verbosity=0)
     # Closing a response ends the "request", which closes the database connection outside autocommit: keep it,
@@ -201,12 +242,8 @@ def main():
                   f"{time.perf_counter() - started:.1f} s ; ru_maxrss {rss_mib():.1f} Mio")
             user = User.objects.create_user(email="dgos-banc-essai@hopen.test", password=None)
             role_assign(user=user, role=Role.DGOS_OFFICER, by=None)
-            factory = RequestFactory()
-            for fmt in ("csv", "xlsx"):
-                request = factory.get("/ami/region/export/", {"format": fmt})
-                request.user = User.objects.get(pk=user.pk)
-                request.programme = default_programme()  # what the middleware sets on a real request
-                measure(fmt.upper(), views_ars.export, request)
+            for line in ami_export_lines(User.objects.get(pk=user.pk)):
+                print(line)
             raise Rollback
     except Rollback:
         print("Transaction annulée : la base est laissée telle qu'elle était.")

@@ -13,7 +13,8 @@ private, ESPIC; MCO with SSR / PSY / HAD at random), dossiers spread over the re
 4 selected domains (some with targets reached, usage notified or paid), 15 % under review, 10 % refused, 5 %
 closed —, 30 % of the prerequisites dates and 20 % of the target deadlines slipped, the ledger movements of
 every decision (seed commitment and payment, usage commitment and payment) written through
-`envelopes.ledger.append_many`, and the declared values of the prerequisites for half of the establishments.
+`envelopes.ledger.append_many` (dossiers, domains and ledger: `bench.national_data.dossiers`, shared with the national
+bench), and the declared values of the prerequisites for half of the establishments.
 `ANALYZE` runs after the inserts (as autovacuum would on a live database: without planner statistics on the
 fresh rows PostgreSQL picks nested loops that take 0.9 s per query at 10,000 dossiers). Each measure is run once
 to warm up, then three times: the median is printed.
@@ -26,7 +27,6 @@ import random
 import statistics
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +34,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hopen.settings.development")
 
 from bench.ami_export import ensure_database, finess_numbers  # noqa: E402
+from bench.national_data import dossiers  # noqa: E402  (the dossiers, domains and ledger of the national bench too)
 
-DOMAINS = ("D1", "D2", "D3", "D4", "D5", "D6", "D7")
 STATUSES = ("public", "public", "public", "private_for_profit", "private_non_profit")
-INITIAL_PREREQUISITES = datetime.date(2020, 6, 30)
-INITIAL_DEADLINE = datetime.date(2022, 6, 30)
 
 
 def seed(count: int, rng: random.Random):
@@ -47,10 +45,7 @@ def seed(count: int, rng: random.Random):
 
     from django.utils import timezone
 
-    from envelopes.ledger import Movement, append_many
     from envelopes.loading import load_envelopes
-    from envelopes.models import EntryKind, Envelope, Pot
-    from funding.models import Dossier, DossierDomain, DossierMember, DomainStatus
     from hopen.models import Establishment, LegalEntity, Region, User
     from indicators.loading import load_calendar, load_catalogue
     from indicators.models import GroupKind, Indicator, IndicatorValue
@@ -64,7 +59,6 @@ def seed(count: int, rng: random.Random):
     regions = list(Region.objects.all())
     load_envelopes()
     programme = default_programme()  # the programme whose calendar, catalogue and envelopes were just loaded
-    envelopes = {e.region_id: e for e in Envelope.objects.filter(programme=programme)}
     creator = User.objects.create_user(email="banc-essai-dossiers@hopen.test", password=None)
     numbers = finess_numbers(rng.randrange(0, 500_000))
     entities = LegalEntity.objects.bulk_create(
@@ -82,77 +76,10 @@ def seed(count: int, rng: random.Random):
         ))
     establishments = Establishment.objects.bulk_create(establishments, batch_size=2000)
 
-    now = timezone.now()
-    dossiers, kinds = [], []
-    for i, establishment in enumerate(establishments):
-        draw = rng.random()
-        kind = "in_progress" if draw < 0.70 else "under_review" if draw < 0.85 else "refused" if draw < 0.95 else "closed"
-        kinds.append(kind)
-        slipped = kind in ("in_progress", "closed") and rng.random() < 0.3
-        dossiers.append(Dossier(
-            programme=programme, reference=f"BANC-{i:06d}", establishment=establishment,
-            region_id=establishment.region_id, status=kind, created_by=creator, transmitted_at=now,
-            review_started_at=now, decided_at=None if kind == "under_review" else now,
-            prerequisites_forecast_initial=INITIAL_PREREQUISITES,
-            prerequisites_forecast=INITIAL_PREREQUISITES + datetime.timedelta(days=rng.randrange(30, 400))
-            if slipped else INITIAL_PREREQUISITES,
-            closed_at=now if kind == "closed" else None, closed_by=creator if kind == "closed" else None,
-            closure_kind="abandonment" if kind == "closed" else "",
-            closure_reason="Abandon (banc d'essai)" if kind == "closed" else "",
-        ))
-    dossiers = Dossier.objects.bulk_create(dossiers, batch_size=2000)
-    DossierMember.objects.bulk_create(
-        [DossierMember(dossier=d, establishment_id=d.establishment_id) for d in dossiers], batch_size=2000
-    )
-    domains = []
-    for dossier, kind in zip(dossiers, kinds, strict=True):
-        for code in rng.sample(DOMAINS, rng.randint(1, 4)):
-            total = Decimal(rng.randrange(10, 60) * 1000)
-            seed_amount = (total * Decimal("0.2")).quantize(Decimal("1"))
-            if kind == "under_review":
-                status = DomainStatus.PENDING
-            elif kind == "refused":
-                status = DomainStatus.REFUSED
-            else:
-                status = rng.choice([DomainStatus.SELECTED] * 5 + [
-                    DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
-                ])
-            usage = total - seed_amount if status in (DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID) else None
-            deadline = INITIAL_DEADLINE + datetime.timedelta(days=rng.randrange(30, 300)) if (
-                status == DomainStatus.SELECTED and rng.random() < 0.2
-            ) else INITIAL_DEADLINE
-            domains.append(DossierDomain(
-                dossier=dossier, domain_code=code, status=status, target_deadline_initial=INITIAL_DEADLINE,
-                target_deadline=deadline, total_amount=total,
-                seed_amount=0 if status in (DomainStatus.PENDING, DomainStatus.REFUSED) else seed_amount,
-                usage_amount=usage, decided_at=None if status == DomainStatus.PENDING else now,
-                decision_reason="Enveloppe consommée (banc d'essai)" if status == DomainStatus.REFUSED else "",
-                refusal_kind="financial" if status == DomainStatus.REFUSED else "",
-            ))
-    domains = DossierDomain.objects.bulk_create(domains, batch_size=2000)
-
-    region_of = {d.pk: d.region_id for d in dossiers}
-    establishment_of = {d.pk: d.establishment_id for d in dossiers}
-    movements = []
-    for domain in domains:
-        if domain.status in (DomainStatus.PENDING, DomainStatus.REFUSED):
-            continue
-        common = dict(
-            envelope_id=envelopes[region_of[domain.dossier_id]].pk, establishment_id=establishment_of[domain.dossier_id],
-            dossier_domain_id=domain.pk,
-        )
-        usage = domain.total_amount - domain.seed_amount
-        movements.append(Movement(kind=EntryKind.SEED_COMMITMENT, pot=Pot.SEED, amount=domain.seed_amount, label="Amorçage", **common))
-        movements.append(Movement(kind=EntryKind.SEED_PAYMENT, pot=Pot.SEED, amount=domain.seed_amount, label="Versement", **common))
-        if domain.status in (DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID):
-            movements.append(Movement(kind=EntryKind.USAGE_COMMITMENT, pot=Pot.USAGE, amount=usage, label="Usage", **common))
-        if domain.status == DomainStatus.PAID:
-            movements.append(Movement(kind=EntryKind.USAGE_PAYMENT, pot=Pot.USAGE, amount=usage, label="Versement", **common))
-    # The seed credits of a region (20 % of its envelope) bound what can be committed: keep what fits.
-    entries = append_many(_fitting(movements, envelopes))
+    made = dossiers(establishments, count, rng, programme=programme, creator=creator)
 
     prerequisites = list(Indicator.objects.filter(catalogue__is_current=True, group__kind=GroupKind.PREREQUISITE))
-    declared = now
+    declared = timezone.now()
     values = []
     for establishment in establishments[::2]:
         for indicator in prerequisites:
@@ -164,25 +91,10 @@ def seed(count: int, rng: random.Random):
                 declared_at=declared,
             ))
     IndicatorValue.objects.bulk_create(values, batch_size=5000)
-    return {"dossiers": len(dossiers), "domains": len(domains), "entries": len(entries), "values": len(values)}
+    from indicators.state.writer import rebuild_attainment
 
-
-def _fitting(movements, envelopes):
-    """Drop the domains whose seed commitment would exceed the region's seed credits (the ledger refuses them)."""
-    from envelopes.ledger import balances_of
-
-    balances = balances_of([e.pk for e in envelopes.values()])
-    room = {pk: b.seed_available for pk, b in balances.items()}
-    refused, kept = set(), []
-    for m in movements:
-        if m.kind == "seed_commitment":
-            if room[m.envelope_id] < m.amount:
-                refused.add(m.dossier_domain_id)
-                continue
-            room[m.envelope_id] -= m.amount
-        if m.dossier_domain_id not in refused:
-            kept.append(m)
-    return kept
+    rebuild_attainment()  # values written in bulk: the attainment state the declarations would have kept
+    return {"dossiers": made["dossiers"], "domains": made["domains"], "entries": made["entries"], "values": len(values)}
 
 
 def measure(label, call, repeat=3):

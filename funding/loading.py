@@ -7,6 +7,7 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 
+from ami.estimates import refresh_estimates
 from indicators.loading import _upsert
 from indicators.models import Programme
 
@@ -38,6 +39,7 @@ def load_amount_grid(path: Path = FIXTURE, *, data: dict | None = None) -> dict:
                     AmountBand, {"category": category, "domain_code": domain, "rate": rate},
                     {"minimum": Decimal(minimum) * THOUSAND, "maximum": Decimal(maximum) * THOUSAND}, counts,
                 )
+    refresh_estimates(programme_ids=[programme.pk])  # the stored AMI estimates follow the grid
     return counts
 
 

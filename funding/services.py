@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from ami.estimates import refresh_estimates
 from hopen import permissions
 from hopen.audit import audit_record, audit_record_many
 from hopen.exceptions import PermissionRefused
@@ -45,6 +46,8 @@ def combined_activity_refresh(*, by=None) -> dict:
     CombinedActivity.objects.bulk_update(updated, ["computed", "source_year", "computed_at"], batch_size=1000)
     entries += [(c, {"computed": [None, c.computed], "source_year": [None, c.source_year]}) for c in created]
     audit_record_many(actor=by, action="combined_activity.compute", entries=entries)
+    # The AMI lines' annex-3 estimates follow the figure (an overridden figure wins: its lines do not move).
+    refresh_estimates(establishment_ids=[c.establishment_id for c in created + updated])
     counts["created"], counts["updated"] = len(created), len(updated)
     return counts
 
@@ -63,6 +66,7 @@ def combined_activity_override(*, establishment, value: Decimal | None, reason: 
     record.override_by = by if value is not None else None
     record.override_at = timezone.now() if value is not None else None
     record.save()
+    refresh_estimates(establishment_ids=[establishment.pk])
     audit_record(
         actor=by, action="combined_activity.override", target=record,
         changes={"override": [before[0], record.override], "override_reason": [before[1], record.override_reason]},

@@ -22,6 +22,7 @@ ACTIONS = {
     "auth.token_expire": "Jeton d'API expiré",
     "notification.read": "Notification marquée comme lue",
     "notification.read_all": "Toutes les notifications marquées comme lues",
+    "export.download": "Export national téléchargé",
 }
 
 OBJECT_TYPES = {
@@ -85,6 +86,12 @@ FIELDS = {
         "expiry": FieldLabel("expiration", kind=DATETIME),
         "service_account": "compte de service",
         "unread": FieldLabel("notifications non lues", kind=NUMBER),
+        # National exports (hopen/national_exports.py): which table, in which format, over which regions.
+        "export": FieldLabel("export", choices=(
+            ("indicator_values", "valeurs d'indicateurs déclarées"), ("dossiers", "dossiers et sommes du grand livre"),
+        )),
+        "format": "format",
+        "regions": "régions (vide : France entière)",
     },
     "hopen.roleassignment": {"role": FieldLabel("habilitation", kind=TEXT)},
     "hopen.ght": {"support": "établissement support", "support_source": "origine de la désignation du support"},

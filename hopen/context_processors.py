@@ -19,6 +19,7 @@ def navigation(request):
         "skiplinks": SKIPLINKS,
         "nav_can_browse_audit": permissions.can_browse_audit_trail(user),
         "nav_can_browse_envelopes": permissions.can_browse_envelopes(user),
+        "nav_can_browse_audits": permissions.can_browse_audits(user),
         "nav_can_import_referentials": permissions.can_import_referentials(user),
         "nav_can_admin": user.is_staff,
         "nav_can_pilot": _can_pilot(user),

@@ -6,11 +6,15 @@ Both formats stream, so that a national export never holds every line in memory:
 - CSV, as French Excel opens it: UTF-8 with a BOM (accents read correctly), `;` as separator (what French
   spreadsheet software splits on), decimal comma, dates « 31/12/2021 »; a `StreamingHttpResponse` fed by a
   generator that reads the rows as they come (a server-side cursor on the caller's side) and sends them in chunks.
-- XLSX: openpyxl in write-only mode (each row goes to the worksheet's temporary XML file as it is appended; lxml
-  writes it when installed, which it is: see pyproject), saved to a temporary file, then sent in chunks by a
-  `FileResponse` (the file is deleted when the response is closed). Cells are typed: numbers are numbers, dates
-  are dates (« JJ/MM/AAAA »), amounts carry a euro number format (`#,##0.00 "€"`, which French Excel shows as
-  « 1 234,50 € »), counts a thousands format; the header row is bold, frozen, and carries an autofilter.
+- XLSX: the platform's streaming writer (`hopen.xlsx`: each row is formatted as one XML string and deflated into
+  the workbook as it comes — openpyxl's cell objects cost ten times more), written to a temporary file, then sent
+  in chunks by a `FileResponse` (the file is deleted when the response is closed). Cells are typed: numbers are
+  numbers, dates are dates (« JJ/MM/AAAA »), amounts carry a euro number format (`#,##0.00 "€"`, which French
+  Excel shows as « 1 234,50 € »), counts a thousands format; the header row is bold, frozen, and carries an
+  autofilter.
+
+National exports whose lines are many (the AMI pre-candidatures, the indicator values, the dossiers) have
+PostgreSQL format the same cells and send them by COPY: `hopen.exports_copy`.
 
 A text cell never becomes a formula in the user's spreadsheet: in CSV a value starting with = + - @ is prefixed
 with an apostrophe, in XLSX it is written as a string.
@@ -29,11 +33,8 @@ from typing import Callable, Iterable
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
-from openpyxl.utils import get_column_letter
+
+from . import xlsx
 
 CSV = "csv"
 XLSX = "xlsx"
@@ -82,39 +83,59 @@ def export_filename(prefix: str, region_codes=None) -> str:
 
 
 # --- Cell values ---------------------------------------------------------------------------------------------------
-
-
-def _local(value):
-    if isinstance(value, datetime.datetime):
-        return timezone.localtime(value) if timezone.is_aware(value) else value
-    return value
-
-
-def _day(value):
-    """A DATE column's value as a date (an aware datetime is taken on its local day)."""
-    return _local(value).date() if isinstance(value, datetime.datetime) else value
+# Each column gets its formatter once (by kind, with the local time zone read once): a national export formats
+# about 400,000 cells, and a per-cell dispatch on the kind or a per-value time-zone lookup costs more than the rest.
 
 
 def _decimal(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
-def csv_cell(value, kind) -> str:
-    if value is None or value == "":
-        return ""
-    if kind == BOOLEAN:
-        return "oui" if value else "non"
-    if kind == DATETIME:
-        return _local(value).strftime("%d/%m/%Y %H:%M")
-    if kind == DATE:
-        return _day(value).strftime("%d/%m/%Y")
-    if kind == AMOUNT:
-        cents = _decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-        return f"{cents if cents else abs(cents):f}".replace(".", ",")  # « -0,00 » reads as zero
-    if kind in (NUMBER, COUNT, DECIMAL):
-        return str(value).replace(".", ",")
-    text = str(value)
+def _local_naive(value, tz):
+    """A datetime as the local wall-clock time (an aware one converted to `tz`)."""
+    return value.astimezone(tz).replace(tzinfo=None) if value.tzinfo is not None else value
+
+
+def _csv_text(value) -> str:
+    text = value if isinstance(value, str) else str(value)
     return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _csv_amount(value) -> str:
+    cents = _decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return f"{cents if cents else abs(cents):f}".replace(".", ",")  # « -0,00 » reads as zero
+
+
+def _csv_number(value) -> str:
+    return str(value).replace(".", ",")
+
+
+def _csv_formatter(kind, tz):
+    """value → CSV text for a column of `kind` (None and "" → "")."""
+    if kind == BOOLEAN:
+        convert = lambda value: "oui" if value else "non"  # noqa: E731
+    elif kind == DATETIME:
+        convert = lambda value: _local_naive(value, tz).strftime("%d/%m/%Y %H:%M")  # noqa: E731
+    elif kind == DATE:
+        def convert(value):
+            if isinstance(value, datetime.datetime):  # an aware datetime is taken on its local day
+                value = _local_naive(value, tz)
+            return f"{value.day:02d}/{value.month:02d}/{value.year}"
+    elif kind == AMOUNT:
+        convert = _csv_amount
+    elif kind in (NUMBER, COUNT, DECIMAL):
+        convert = _csv_number
+    else:
+        convert = _csv_text
+
+    def cell(value):
+        return "" if value is None or value == "" else convert(value)
+
+    return cell
+
+
+def csv_cell(value, kind) -> str:
+    return _csv_formatter(kind, timezone.get_current_timezone())(value)
 
 
 # --- CSV -----------------------------------------------------------------------------------------------------------
@@ -134,11 +155,12 @@ def csv_stream(columns: list[Column], rows: Iterable[list]):
     """The CSV as a generator of str: the BOM and headers first, then the lines as the rows come, in chunks of
     about CSV_CHUNK characters."""
     writer = csv.writer(_Line(), delimiter=";", lineterminator="\r\n")
-    kinds = [column.kind for column in columns]
+    tz = timezone.get_current_timezone()
+    formatters = [_csv_formatter(column.kind, tz) for column in columns]
     buffer = [BOM + writer.writerow([column.header for column in columns])]
     size = len(buffer[0])
     for row in rows:
-        line = writer.writerow([csv_cell(value, kind) for value, kind in zip(row, kinds)])
+        line = writer.writerow([format_cell(value) for format_cell, value in zip(formatters, row)])
         buffer.append(line)
         size += len(line)
         if size >= CSV_CHUNK:
@@ -162,80 +184,66 @@ def csv_response(filename: str, columns: list[Column], rows: Iterable[list]) -> 
 
 # --- XLSX ----------------------------------------------------------------------------------------------------------
 
-
-def _number_styles(sheet) -> dict:
-    """The style of each formatted kind, registered once in the workbook: every typed cell then shares it (setting
-    `number_format` cell by cell would look the format up again for each of them)."""
-    styles = {}
-    for kind, number_format in NUMBER_FORMATS.items():
-        prototype = WriteOnlyCell(sheet)
-        prototype.number_format = number_format
-        styles[kind] = prototype._style
-    return styles
+XLSX_STYLES = {
+    COUNT: xlsx.COUNT_STYLE, DECIMAL: xlsx.DECIMAL_STYLE, AMOUNT: xlsx.AMOUNT_STYLE,
+    DATE: xlsx.DATE_STYLE, DATETIME: xlsx.DATETIME_STYLE,
+}
+_OUI, _NON = (' t="inlineStr">' + xlsx.text_xml(word) for word in ("oui", "non"))
 
 
-def _typed_cell(sheet, value, style):
-    cell = WriteOnlyCell(sheet, value=value)
-    cell._style = style  # shared, never changed: a write-only cell is written then dropped
+def _xlsx_text(value) -> str:
+    return ' t="inlineStr">' + xlsx.text_xml(value)  # a text cell: « =… » stays text, never a formula
+
+
+def _xlsx_formatter(kind, tz):
+    """value → the inside of an XLSX cell (`hopen.xlsx.Sheet.append_cells`) for a column of `kind`."""
+    if kind == BOOLEAN:
+        convert = lambda value: _OUI if value else _NON  # noqa: E731
+    elif kind == DATETIME:
+        def convert(value):
+            return f' s="{xlsx.DATETIME_STYLE}"><v>{xlsx.datetime_serial(_local_naive(value, tz))}</v>'
+    elif kind == DATE:
+        def convert(value):
+            if isinstance(value, datetime.datetime):
+                value = _local_naive(value, tz).date()
+            return f' s="{xlsx.DATE_STYLE}"><v>{xlsx.date_serial(value)}</v>'
+    elif kind in (NUMBER, COUNT, DECIMAL, AMOUNT):
+        style = f' s="{XLSX_STYLES[kind]}"' if kind in XLSX_STYLES else ""
+
+        def convert(value):
+            if isinstance(value, str):  # not a number after all: written as text, not as a broken number
+                return _xlsx_text(value)
+            return f"{style}><v>{xlsx.number_text(value)}</v>"
+    else:
+        convert = _xlsx_text
+
+    def cell(value):
+        return "" if value is None or value == "" else convert(value)
+
     return cell
 
 
-def _xlsx_cells(sheet, row, kinds, styles):
-    cells = []
-    for value, kind in zip(row, kinds):
-        if value is None or value == "":
-            cells.append(None)
-        elif kind == BOOLEAN:
-            cells.append("oui" if value else "non")
-        elif kind == DATETIME:
-            cells.append(_typed_cell(sheet, _local(value).replace(tzinfo=None), styles[DATETIME]))
-        elif kind == DATE:
-            cells.append(_typed_cell(sheet, _day(value), styles[DATE]))
-        elif kind in styles:  # COUNT, DECIMAL, AMOUNT
-            cells.append(_typed_cell(sheet, value, styles[kind]))
-        elif kind == NUMBER:
-            cells.append(value)
-        else:
-            text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-            if text.startswith("="):
-                cell = WriteOnlyCell(sheet, value=text)
-                cell.data_type = "s"  # text stays text: no formula runs in the user's spreadsheet
-                cells.append(cell)
-            else:
-                cells.append(text)
-    return cells
-
-
-def write_sheet(workbook, title: str, columns: list[Column], rows: Iterable[list]):
-    """Append a write-only sheet: bold frozen header with an autofilter, column widths, typed cells."""
-    sheet = workbook.create_sheet(title)
-    for index, column in enumerate(columns, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "A2"
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=column.header)
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    kinds = [column.kind for column in columns]
-    styles = _number_styles(sheet)
-    last_row = 1
+def write_sheet(workbook: xlsx.Workbook, title: str, columns: list[Column], rows: Iterable[list]):
+    """Add a sheet to `workbook`: bold frozen header with an autofilter over every line, column widths, typed
+    cells; the rows are written as they come."""
+    sheet = workbook.sheet(title, [column.width for column in columns])
+    bold = f' s="{xlsx.BOLD_STYLE}" t="inlineStr">'
+    sheet.append_cells([bold + xlsx.text_xml(column.header) for column in columns])
+    tz = timezone.get_current_timezone()
+    formatters = [_xlsx_formatter(column.kind, tz) for column in columns]
+    append = sheet.append_cells
     for row in rows:
-        sheet.append(_xlsx_cells(sheet, row, kinds, styles))
-        last_row += 1
-    # Written after the rows (write-only sheets write the filter in their tail): header and every line.
-    sheet.auto_filter.ref = f"A1:{get_column_letter(max(len(columns), 1))}{last_row}"
+        append([format_cell(value) for format_cell, value in zip(formatters, row)])
     return sheet
 
 
-def xlsx_response(filename: str, build: Callable[[Workbook], None]) -> FileResponse:
-    """Build a write-only workbook with `build(workbook)`, save it to a temporary file and stream that file."""
-    workbook = Workbook(write_only=True)
-    build(workbook)
+def xlsx_response(filename: str, build: Callable[[xlsx.Workbook], None]) -> FileResponse:
+    """Write a workbook with `build(workbook)` to a temporary file and stream that file (deleted when the response
+    is closed)."""
     handle = tempfile.TemporaryFile(suffix=".xlsx")
-    workbook.save(handle)
+    workbook = xlsx.Workbook(handle)
+    build(workbook)
+    workbook.close()
     handle.seek(0)
     response = FileResponse(handle, as_attachment=True, filename=f"{filename}.xlsx", content_type=XLSX_CONTENT_TYPE)
     return _download_headers(response)

@@ -3,6 +3,7 @@ from django.contrib.auth.forms import AuthenticationForm
 
 from .models import Establishment, Ght, Region
 from .sectors import SECTOR_CHOICES
+from .widgets import Select
 
 # The sectors of the ledger and of the dashboards (hopen.sectors): one breakdown on every page.
 SECTOR_FILTER_CHOICES = [("", "Tous les secteurs"), *SECTOR_CHOICES]
@@ -33,6 +34,12 @@ class EstablishmentFilterForm(forms.Form):
 
     def __init__(self, *args, regions, visible_establishments, **kwargs):
         super().__init__(*args, **kwargs)
+        # Every select of the bar (subclasses' too) renders in Python: same HTML, no template per option.
+        for field in self.fields.values():
+            if type(field.widget) is forms.Select:
+                widget = Select(attrs=field.widget.attrs, choices=field.widget.choices)
+                widget.is_required = field.widget.is_required
+                field.widget = widget
         self.fields["region"].choices = [("", "Toutes les régions")] + [(r.code, r.name) for r in regions]
         categories = (
             visible_establishments.order_by("category_code")
@@ -42,8 +49,10 @@ class EstablishmentFilterForm(forms.Form):
         self.fields["category"].choices = [("", "Toutes les catégories")] + [
             (code, f"{code} — {label}") for code, label in categories
         ]
-        ghts = Ght.objects.filter(members__in=visible_establishments).distinct().order_by("code")
-        self.fields["ght"].choices = [("", "Tous les GHT")] + [(g.code, f"{g.code} — {g.name}") for g in ghts]
+        ghts = (
+            Ght.objects.filter(members__in=visible_establishments).distinct().order_by("code").values_list("code", "name")
+        )
+        self.fields["ght"].choices = [("", "Tous les GHT")] + [(code, f"{code} — {name}") for code, name in ghts]
 
 
 class GhtMembershipForm(forms.ModelForm):

@@ -15,6 +15,7 @@ from .models import (
     ESTABLISHMENT_ROLES,
     Establishment,
     EstablishmentUserObjectPermission,
+    Region,
     Role,
 )
 
@@ -321,3 +322,81 @@ def get_ght_for_reading(user, code):
     if ght is None or not can_view_ght(user, ght):
         raise Http404("GHT introuvable.")
     return ght
+
+
+# --- DGOS audits (instruction §5.2.1, annex 4 « procédure contradictoire ») -----------------------------------------
+
+AUDIT_VISIBLE_TO_ESTABLISHMENT = ("awaiting_response", "concluded")  # from the draft findings on
+
+
+def can_browse_audit_campaigns(user) -> bool:
+    """The campaigns, their draws and their dashboard: the national roles."""
+    return scope_of(user).national
+
+
+def can_browse_audits(user) -> bool:
+    """The audits menu: the national roles and the ARS officers (their region's audits); an establishment reaches its
+    own audits from the notification of the draft findings."""
+    scope = scope_of(user)
+    return scope.national or Role.ARS_OFFICER in scope.roles
+
+
+def can_create_audit_campaign(user) -> bool:
+    """§5.2.1: « le pilotage d'actions de contrôle via des audits sur un échantillon aléatoire de dossiers »: the DGOS
+    (officer or auditor) draws the campaigns; the ARS and the establishments do not."""
+    return bool(scope_of(user).roles & {Role.DGOS_OFFICER, Role.DGOS_AUDITOR})
+
+
+def can_conduct_audit(user) -> bool:
+    """Check the lines, send the draft findings, decide: the DGOS auditor."""
+    return Role.DGOS_AUDITOR in scope_of(user).roles
+
+
+def audit_read_filter(user) -> Q:
+    """A Q object on `audits.Audit`: the national roles read every audit; an ARS its region's; the establishment
+    side (the establishment's roles, the GHT support director) its dossiers' audits once the draft findings are
+    sent — never before (the draw is not announced)."""
+    scope = scope_of(user)
+    if scope.national:
+        return Q()
+    if scope.is_empty:
+        return Q(pk__in=[])
+    condition = Q(pk__in=[])
+    if scope.region_ids and Role.ARS_OFFICER in scope.roles:
+        condition |= Q(dossier__region_id__in=scope.region_ids)
+    readable = establishments_readable_by(user).values("pk")
+    own = Q(dossier__establishment__in=readable) | Q(dossier__members__establishment__in=readable)
+    if scope.ght_ids:
+        own |= Q(dossier__ght_id__in=scope.ght_ids)
+    return condition | (own & Q(status__in=AUDIT_VISIBLE_TO_ESTABLISHMENT))
+
+
+def can_respond_to_audit(user, audit) -> bool:
+    """The establishment answers the draft findings: the roles that prepare its dossiers (the establishment's own
+    roles, or the GHT support director for a GHT dossier)."""
+    dossier = audit.dossier
+    if can_prepare_dossier(user, dossier.establishment):
+        return True
+    return any(can_enter_establishment_data(user, m.establishment) for m in dossier.members.select_related("establishment"))
+
+
+# --- National exports (issue 17: indicator values, dossiers with their ledger sums) ---------------------------------
+
+
+def can_export_national_tables(user) -> bool:
+    """The national exports of indicator values and of dossiers: the national roles (the nation, or one region) and
+    the ARS officers (their region only); the establishments read their own figures on their pages."""
+    scope = scope_of(user)
+    return scope.national or (Role.ARS_OFFICER in scope.roles and bool(scope.region_ids))
+
+
+def export_region_ids(user, region_code: str | None = None) -> frozenset | None:
+    """The regions an export covers: None = the nation (national roles without filter). A region outside the
+    user's scope, or unknown, raises Http404 (another tenant's data is not found, not forbidden)."""
+    scope = scope_of(user)
+    if not region_code:
+        return None if scope.national else scope.region_ids
+    region = Region.objects.filter(code=region_code).only("pk").first()
+    if region is None or not (scope.national or region.pk in scope.region_ids):
+        raise Http404("Région introuvable.")
+    return frozenset({region.pk})

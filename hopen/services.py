@@ -141,3 +141,13 @@ def region_set_ars_contact(*, region: Region, ars_name: str, ars_address: str, b
         region.save(update_fields=fields)
         audit_record(actor=by, action="region.set_ars_contact", target=region, changes=changes)
     return region
+
+
+@transaction.atomic
+def export_record(*, export: str, fmt: str, region_codes: list[str], by) -> None:
+    """A national export downloaded (issue 17): who took which table, in which format, over which regions — on the
+    user's own trail (the export itself writes nothing)."""
+    audit_record(
+        actor=by, action="export.download", target=by,
+        changes={"export": [None, export], "format": [None, fmt], "regions": [None, ", ".join(region_codes)]},
+    )

@@ -93,11 +93,11 @@ def indicator_overview(establishment, programme):
     indicators only), attainments and drafts.
 
     A constant number of queries whatever the number of values: catalogue (3), latest declared
-    values (1, DISTINCT ON), their declarers (1), indicators having a draft (1).
+    values (1, through the attainment state kept on write), their declarers (1), indicators having a draft (1).
     """
     catalogue = selectors.current_catalogue(programme)
     indicators = list(catalogue.indicators.all())
-    latest = selectors.latest_declared_values([establishment.pk], [i.pk for i in indicators])
+    latest = selectors.current_declared_values([establishment.pk], [i.pk for i in indicators])
     values = {indicator_id: value for (_, indicator_id), value in latest.items()}
     prefetch_related_objects(list(values.values()), "declared_by")
     with_draft = set(

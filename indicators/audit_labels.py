@@ -16,6 +16,7 @@ ACTIONS = {
     "evidence.delete": "Pièce justificative supprimée",
     "evidence.scan": "Analyse antivirus d'une pièce justificative",
     "evidence.carry_over": "Pièce justificative reprise sur la correction",
+    "attainment_state.rebuild": "État d'atteinte des indicateurs reconstruit depuis l'historique",
     "prior_result.import": "Résultat d'un programme antérieur enregistré (données de démonstration)",
     "prior_result.import.create": "Résultat d'un programme antérieur importé",
     "prior_result.import.update": "Résultat d'un programme antérieur mis à jour",

@@ -31,6 +31,7 @@ from hopen.tasking import enqueue_on_commit
 from .file_safety import UnsafeFile, check_content, scan_upload
 from .models import Evidence, IndicatorValue, ScanStatus, ValueStatus
 from .scanning import ScanResult, scanner_configured
+from .state.writer import refresh_attainment
 
 logger = logging.getLogger(__name__)
 
@@ -365,7 +366,8 @@ def evidence_upload(*, value, uploaded_file, by) -> Evidence:
 
 @transaction.atomic
 def evidence_delete(*, evidence, by) -> Evidence:
-    """Hide a document of a draft value. The row and the file stay, for the audit trail."""
+    """Hide a document of a draft value. The row and the file stay, for the audit trail. (A declared value's documents
+    are locked: the attainment state counts a draft's documents when it is declared.)"""
     value = _locked_value(evidence.value)
     _check_may_write(by, value)
     evidence = Evidence.objects.select_for_update(of=("self",)).get(pk=evidence.pk)
@@ -391,7 +393,14 @@ def evidence_record_scan(*, evidence, status, detail="") -> Evidence:
     """Record the antivirus verdict (a system write: no user). An infected file is blocked for good."""
     if status not in SCAN_RESULT_STATUSES:
         raise ValueError(f"Statut d'analyse inattendu : {status!r}")
-    evidence = Evidence.objects.select_for_update(of=("self",)).select_related("uploaded_by").get(pk=evidence.pk)
+    # The value is locked first (as the other writes do): a verdict racing the value's declaration is then counted by
+    # one refresh or the other.
+    list(IndicatorValue.objects.select_for_update(of=("self",)).filter(documents=evidence.pk).values_list("pk"))
+    evidence = (
+        Evidence.objects.select_for_update(of=("self",))
+        .select_related("uploaded_by", "value__indicator__catalogue")
+        .get(pk=evidence.pk)
+    )
     before = [evidence.scan_status, evidence.scan_detail]
     evidence.scan_status = status
     evidence.scan_detail = (detail or "")[:255]
@@ -403,6 +412,13 @@ def evidence_record_scan(*, evidence, status, detail="") -> Evidence:
         target=evidence,
         changes={"scan_status": [before[0], status], "scan_detail": [before[1], evidence.scan_detail]},
     )
+    if evidence.value.status == ValueStatus.DECLARED:
+        # An infected file no longer justifies its value (§5.3.1): the live document counts of the state follow (a
+        # draft's documents enter the state with its declaration).
+        refresh_attainment(
+            establishment_ids=[evidence.value.establishment_id],
+            programme_ids=[evidence.value.indicator.catalogue.programme_id],
+        )
     if status == ScanStatus.INFECTED:
         logger.warning("Pièce justificative %s infectée : %s", evidence.pk, evidence.scan_detail)
         email_after_commit(

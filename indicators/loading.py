@@ -19,6 +19,7 @@ from .models import (
     ProgrammeDelay,
     SemesterRange,
 )
+from .state.writer import refresh_attainment
 
 FIXTURES = Path(settings.BASE_DIR) / "fixtures"
 
@@ -148,6 +149,10 @@ def load_catalogue(path: Path = FIXTURES / "hopen_catalogue.json", *, data: dict
             },
             counts,
         )
+    if counts["created"] or counts["updated"]:
+        # A new version, an indicator or a threshold changed: the programme's attainment state is recomputed in
+        # this transaction (a reload that changes nothing leaves it as it is).
+        refresh_attainment(establishment_ids=None, programme_ids=[programme.pk])
     return counts
 
 

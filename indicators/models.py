@@ -469,3 +469,8 @@ class Evidence(PrivateDocument):
                 | Q(deleted_at__isnull=False, deleted_by__isnull=False),
             ),
         ]
+
+
+# --- The attainment state (kept on write by `indicators.state.writer`; imported for the app registry) -------------
+
+from .state.models import CurrentValue, EstablishmentState, GroupState  # noqa: E402,F401

@@ -8,9 +8,12 @@ One query whatever the number of establishments and values; only the programme's
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 
-from .models import Evidence, GroupKind, IndicatorValue, ValueStatus
+from hopen.models import Establishment
+
+from .models import CurrentValue, GroupKind, IndicatorValue, ValueStatus
 
 
 @dataclass(frozen=True)
@@ -19,35 +22,30 @@ class ValueCounts:
     prerequisites_without_documents: int = 0
 
 
+def _count(rows):
+    """The number of `rows` of the outer establishment, as a subquery."""
+    counted = rows.order_by().values("establishment_id").annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
 def value_counts(establishment_ids, programme) -> dict[int, ValueCounts]:
-    """{establishment id: ValueCounts} for the establishments having something to do (one query)."""
+    """{establishment id: ValueCounts} for the establishments having something to do (one query). The declared
+    prerequisites are read from the attainment state (`indicators.state`: the latest declared value of each indicator
+    and its live documents — not deleted, not found infected — kept on every declaration)."""
     ids = list(establishment_ids)
     if not ids or programme is None:
         return {}
-    later_declared = IndicatorValue.objects.filter(
-        establishment_id=OuterRef("establishment_id"),
-        indicator_id=OuterRef("indicator_id"),
-        status=ValueStatus.DECLARED,
-        measured_on__gt=OuterRef("measured_on"),
+    drafts = IndicatorValue.objects.filter(
+        establishment_id=OuterRef("pk"), status=ValueStatus.DRAFT,
+        indicator__catalogue__programme=programme, indicator__catalogue__is_current=True,
     )
-    live_documents = Evidence.objects.filter(value=OuterRef("pk"), deleted_at__isnull=True)
-    declared_prerequisite = Q(status=ValueStatus.DECLARED, indicator__group__kind=GroupKind.PREREQUISITE)
+    without_documents = CurrentValue.objects.filter(
+        establishment_id=OuterRef("pk"), programme=programme, indicator__group__kind=GroupKind.PREREQUISITE,
+        document_count=0,
+    )
     rows = (
-        IndicatorValue.objects.filter(
-            establishment_id__in=ids,
-            indicator__catalogue__programme=programme,
-            indicator__catalogue__is_current=True,
-        )
-        .filter(Q(status=ValueStatus.DRAFT) | declared_prerequisite)
-        .order_by()
-        .values("establishment_id")
-        .annotate(
-            drafts=Count("pk", filter=Q(status=ValueStatus.DRAFT)),
-            missing=Count("pk", filter=declared_prerequisite & ~Exists(later_declared) & ~Exists(live_documents)),
-        )
+        Establishment.objects.filter(pk__in=ids)
+        .annotate(drafts=_count(drafts), missing=_count(without_documents))
+        .values_list("pk", "drafts", "missing")
     )
-    return {
-        row["establishment_id"]: ValueCounts(row["drafts"], row["missing"])
-        for row in rows
-        if row["drafts"] or row["missing"]
-    }
+    return {pk: ValueCounts(drafts, missing) for pk, drafts, missing in rows if drafts or missing}

@@ -8,6 +8,9 @@ from hopen.permissions import get_establishment_for_reading
 
 from .attainment import Attainment, group_attainment, prerequisites_attainment, value_attainment
 from .models import CatalogueVersion, GroupKind, Indicator, IndicatorGroup, IndicatorValue, ValueKind, ValueStatus
+from .state.models import CurrentValue
+from .state.selectors import ATTAINMENT_FIELDS, current_declared_values  # noqa: F401 (ATTAINMENT_FIELDS: re-exported)
+
 
 def current_catalogue(programme) -> CatalogueVersion:
     """The catalogue in force of a programme (a `Programme`), with its groups and indicators (3 queries)."""
@@ -21,12 +24,10 @@ def current_catalogue(programme) -> CatalogueVersion:
     )
 
 
-# What `attainment_of` reads: loading only these makes attainment over thousands of establishments cheap.
-ATTAINMENT_FIELDS = ("establishment_id", "indicator_id", "measured_on", "kind", "numerator", "denominator", "exists")
-
-
 def latest_declared_values(establishment_ids, indicator_ids, *, attainment_only=False) -> dict:
-    """{(establishment id, indicator id): the declared value of the latest date of measurement} — one query.
+    """{(establishment id, indicator id): the declared value of the latest date of measurement} — one query over
+    the value HISTORY (`DISTINCT ON`), for history uses (audits, the state's rebuild, older catalogue versions); a read
+    of the catalogue in force reads the attainment state instead (`current_declared_values`, kept on every write).
 
     `indicator_ids`: the indicators of one programme's catalogue (`current_catalogue(programme)`) — required, since
     values of every programme's catalogue live in the same table and must never be mixed.
@@ -87,8 +88,12 @@ def not_applicable_in_group(establishment, indicator) -> list[str]:
     }
     if not siblings:
         return []
-    latest = latest_declared_values([establishment.pk], list(siblings))
-    codes = {siblings[value.indicator_id] for value in latest.values() if value.kind == ValueKind.NOT_APPLICABLE}
+    codes = {  # the latest declared values, from the attainment state kept on write
+        siblings[pk]
+        for pk in CurrentValue.objects.filter(
+            establishment=establishment, indicator_id__in=list(siblings), kind=ValueKind.NOT_APPLICABLE
+        ).values_list("indicator_id", flat=True)
+    }
     codes |= {
         siblings[pk]
         for pk in IndicatorValue.objects.filter(

@@ -6,19 +6,25 @@ domaines fonctionnels" of its establishments; §5.3.1 measures the prerequisites
 themselves live in `indicators.attainment` (used through `indicators.selectors`); this module only
 gathers the values with a constant number of queries — whatever the number of establishments,
 indicators or values, never one query per row.
+
+The regional table, its « prérequis atteints » filter and the completeness view read the attainment state kept on
+every declaration (`indicators.state`: one row per establishment and group), never the value history: their work
+is bounded by the page (25 establishments) and by one join of the scope to the state for the totals.
 """
 
 import datetime
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum, Value
+from django.db import connection
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
-from .attainment import Attainment, prerequisites_attainment
+from .attainment import Attainment
 from .models import Evidence, GroupKind, IndicatorValue, SemesterRange, ValueStatus
 from .periods import semester_bounds, semester_of, semesters_between
-from .selectors import attainment_of, group_attainments, latest_declared_values
+from .selectors import attainment_of, group_attainments
+from .state.models import EstablishmentState, GroupState
 
 PREREQUISITES = "prerequisites"
 
@@ -281,119 +287,118 @@ class AttainmentRow:
 
 
 def attainment_rows(establishments, catalogue) -> list[AttainmentRow]:
-    """Per establishment (a page of them), the prerequisites overall and each group's attainment (1 query)."""
+    """Per establishment (a page of them), the prerequisites overall and each group's attainment, read from the
+    attainment state (1 query: the page's group states with their establishment's prerequisites). An establishment
+    without state has declared nothing: every attainment « non renseigné »."""
     establishments = list(establishments)
-    indicator_ids = [indicator.pk for indicator in catalogue.indicators.all()]
-    values = latest_declared_values([e.pk for e in establishments], indicator_ids)
-    per_establishment = defaultdict(dict)
-    for (establishment_id, indicator_id), value in values.items():
-        per_establishment[establishment_id][indicator_id] = value
     groups = list(catalogue.groups.all())
+    prerequisites = EstablishmentState.objects.filter(
+        programme_id=catalogue.programme_id, establishment_id=OuterRef("establishment_id")
+    ).values("prerequisites")[:1]
+    states = GroupState.objects.filter(
+        programme_id=catalogue.programme_id, group__catalogue=catalogue,
+        establishment_id__in=[e.pk for e in establishments],
+    ).annotate(prerequisites=Subquery(prerequisites)).values_list("establishment_id", "group_id", "attainment", "prerequisites")
+    per_establishment = defaultdict(dict)
+    prerequisites_of = {}
+    for establishment_id, group_id, attainment, prerequisites_attainment in states:
+        per_establishment[establishment_id][group_id] = Attainment(attainment)
+        prerequisites_of[establishment_id] = Attainment(prerequisites_attainment or Attainment.MISSING)
     rows = []
     for establishment in establishments:
-        attainments = group_attainments(catalogue, per_establishment[establishment.pk])
+        attainments = per_establishment[establishment.pk]
         rows.append(
             AttainmentRow(
                 establishment=establishment,
-                prerequisites=attainments[PREREQUISITES],
-                groups=[(group, Badge(attainments.get(group.code, Attainment.MISSING))) for group in groups],
+                prerequisites=prerequisites_of.get(establishment.pk, Attainment.MISSING),
+                groups=[(group, Badge(attainments.get(group.pk, Attainment.MISSING))) for group in groups],
             )
         )
     return rows
 
 
-def establishments_with_prerequisites_reached(establishments, catalogue) -> list[int]:
-    """Ids of the establishments (any queryset) whose 15 prerequisites are all reached (1 query).
-
-    Only declared prerequisite values are read, so the work is bounded by what was declared, not by the
-    number of establishments in the scope.
-    """
-    prerequisites = [i for i in catalogue.indicators.all() if i.group.kind == GroupKind.PREREQUISITE]
-    if not prerequisites:
-        return []
-    by_id = {indicator.pk: indicator for indicator in prerequisites}
-    latest = (
-        IndicatorValue.objects.filter(
-            establishment__in=establishments.order_by().values("pk"),
-            indicator_id__in=list(by_id),
-            status=ValueStatus.DECLARED,
+def _prerequisites_reached(catalogue) -> Exists:
+    """On an Establishment queryset: its prerequisites' values are all reached (the state's `prerequisites`)."""
+    return Exists(
+        EstablishmentState.objects.filter(
+            programme_id=catalogue.programme_id, establishment_id=OuterRef("pk"), prerequisites=Attainment.REACHED
         )
-        .only("establishment_id", "indicator_id", "kind", "numerator", "denominator", "exists", "measured_on")
-        .order_by("establishment_id", "indicator_id", "-measured_on")
-        .distinct("establishment_id", "indicator_id")
     )
-    per_establishment = defaultdict(dict)
-    for value in latest:
-        per_establishment[value.establishment_id][value.indicator_id] = value
-    reached = []
-    for establishment_id, values in per_establishment.items():
-        attainments = [attainment_of(indicator, values.get(pk)) for pk, indicator in by_id.items()]
-        if prerequisites_attainment(attainments) == Attainment.REACHED:
-            reached.append(establishment_id)
-    return reached
 
 
 def filter_by_prerequisites(establishments, catalogue, reached: bool):
-    """The establishments whose prerequisites are (or are not: not reached or not entered) all reached."""
-    ids = establishments_with_prerequisites_reached(establishments, catalogue)
-    return establishments.filter(pk__in=ids) if reached else establishments.exclude(pk__in=ids)
+    """The establishments whose prerequisites are (or are not: not reached or not entered) all reached — one
+    EXISTS on the attainment state, inside the establishments' query."""
+    condition = _prerequisites_reached(catalogue)
+    return establishments.filter(condition if reached else ~condition)
 
 
 # --- Completeness --------------------------------------------------------------------------------------------------
 
 
-def _count_per_establishment(queryset):
-    counted = queryset.order_by().values("establishment_id").annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+def _state_column(catalogue, column):
+    return Subquery(
+        EstablishmentState.objects.filter(
+            programme_id=catalogue.programme_id, establishment_id=OuterRef("pk")
+        ).values(column)[:1]
+    )
+
+
+def _drafts(catalogue):
+    return IndicatorValue.objects.filter(indicator__catalogue=catalogue, status=ValueStatus.DRAFT)
 
 
 def with_completeness(establishments, catalogue):
-    """Annotate each establishment (still one query for the whole queryset) with:
+    """Annotate each establishment (still one query for the whole queryset) with, from its attainment state:
 
-    - `declared_count`: indicators of the catalogue with at least one declared value;
-    - `draft_count`: drafts waiting to be declared (new values or corrections);
-    - `missing_documents_count`: indicators whose latest declared value has no justificatory document;
+    - `declared_count`: indicators of the catalogue with a declared value;
+    - `draft_count`: drafts waiting to be declared (new values or corrections; the drafts themselves);
+    - `missing_documents_count`: indicators whose latest declared value has no live justificatory document;
     - `last_declared_at`: date of the latest declaration.
     """
-    declared = IndicatorValue.objects.filter(
-        establishment_id=OuterRef("pk"), indicator__catalogue=catalogue, status=ValueStatus.DECLARED
-    )
-    newer = IndicatorValue.objects.filter(
-        establishment_id=OuterRef("establishment_id"),
-        indicator_id=OuterRef("indicator_id"),
-        status=ValueStatus.DECLARED,
-        measured_on__gt=OuterRef("measured_on"),
-    )
-    documents = Evidence.objects.filter(value=OuterRef("pk"), deleted_at__isnull=True)
-    latest_without_documents = declared.filter(~Exists(newer), ~Exists(documents))
-    declared_indicators = (
-        declared.order_by().values("establishment_id").annotate(n=Count("indicator_id", distinct=True)).values("n")
-    )
-    last_declaration = declared.order_by().values("establishment_id").annotate(last=Max("declared_at")).values("last")
+    documented = EstablishmentState.objects.filter(
+        programme_id=catalogue.programme_id, establishment_id=OuterRef("pk")
+    ).annotate(missing=F("declared_count") - F("documented_count")).values("missing")[:1]
+    drafts = _drafts(catalogue).filter(establishment_id=OuterRef("pk")).order_by().values("establishment_id")
     return establishments.annotate(
-        declared_count=Coalesce(Subquery(declared_indicators, output_field=IntegerField()), Value(0)),
-        draft_count=_count_per_establishment(
-            IndicatorValue.objects.filter(
-                establishment_id=OuterRef("pk"), indicator__catalogue=catalogue, status=ValueStatus.DRAFT
-            )
+        declared_count=Coalesce(_state_column(catalogue, "declared_count"), Value(0)),
+        draft_count=Coalesce(
+            Subquery(drafts.annotate(n=Count("pk")).values("n"), output_field=IntegerField()), Value(0)
         ),
-        missing_documents_count=_count_per_establishment(latest_without_documents),
-        last_declared_at=Subquery(last_declaration),
+        missing_documents_count=Coalesce(Subquery(documented, output_field=IntegerField()), Value(0)),
+        last_declared_at=_state_column(catalogue, "last_declared_at"),
     )
 
 
-def completeness_totals(annotated_establishments, indicator_count: int) -> dict:
-    """Totals over the whole (filtered) scope, from a `with_completeness` queryset (1 query)."""
-    totals = annotated_establishments.order_by().aggregate(
-        establishments=Count("pk"),
-        with_declarations=Count("pk", filter=Q(declared_count__gt=0)),
-        complete=Count("pk", filter=Q(declared_count__gte=indicator_count)),
-        declared=Coalesce(Sum("declared_count"), 0),
-        drafts=Coalesce(Sum("draft_count"), 0),
-        missing_documents=Coalesce(Sum("missing_documents_count"), 0),
-        with_missing_documents=Count("pk", filter=Q(missing_documents_count__gt=0)),
-        latest_declaration=Max("last_declared_at"),
-    )
+TOTALS_SQL = """
+WITH scope(id) AS ({scope})
+SELECT count(*),
+       count(s.id),
+       count(*) FILTER (WHERE s.declared_count >= %s),
+       coalesce(sum(s.declared_count), 0),
+       (SELECT count(*) FROM indicators_indicatorvalue v JOIN indicators_indicator i ON i.id = v.indicator_id
+         WHERE v.status = %s AND i.catalogue_id = %s AND v.establishment_id IN (SELECT id FROM scope)),
+       coalesce(sum(s.declared_count - s.documented_count), 0),
+       count(*) FILTER (WHERE s.declared_count > s.documented_count),
+       max(s.last_declared_at)
+  FROM scope LEFT JOIN indicators_establishment_state s ON s.establishment_id = scope.id AND s.programme_id = %s
+"""
+TOTALS_NAMES = (
+    "establishments", "with_declarations", "complete", "declared", "drafts", "missing_documents",
+    "with_missing_documents", "latest_declaration",
+)
+
+
+def completeness_totals(establishments, catalogue, indicator_count: int) -> dict:
+    """Totals over the whole (filtered) scope `establishments` — one statement: the scope joined once to the
+    attainment state, and the drafts counted on their partial index (`value_one_draft_per_period`)."""
+    scope_sql, scope_params = establishments.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            TOTALS_SQL.format(scope=scope_sql),
+            (*scope_params, indicator_count, ValueStatus.DRAFT.value, catalogue.pk, catalogue.programme_id),
+        )
+        totals = dict(zip(TOTALS_NAMES, cursor.fetchone(), strict=True))
     totals["expected"] = totals["establishments"] * indicator_count
     return totals
 

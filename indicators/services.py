@@ -12,6 +12,7 @@ from hopen.audit import audit_record, diff, snapshot
 from hopen.exceptions import ApplicationError, PermissionRefused
 
 from .models import Indicator, IndicatorValue, ValueKind, ValueStatus
+from .state.writer import refresh_attainment
 
 VALUE_FIELDS = [
     "measured_on", "kind", "numerator", "denominator", "exists", "description", "not_applicable_reason", "comment",
@@ -163,7 +164,11 @@ def value_correct(*, value: IndicatorValue, reason: str, data: ValueInput, by) -
 @transaction.atomic
 def value_declare(*, value: IndicatorValue, by) -> IndicatorValue:
     """Declaring locks the value; a declared correction supersedes the version it corrects."""
-    value = IndicatorValue.objects.select_for_update(of=("self",)).select_related("establishment", "indicator").get(pk=value.pk)
+    value = (
+        IndicatorValue.objects.select_for_update(of=("self",))
+        .select_related("establishment", "indicator__catalogue")
+        .get(pk=value.pk)
+    )
     if not permissions.can_enter_indicator_values(by, value.establishment):
         raise PermissionRefused("Vous consultez les indicateurs de cet établissement en lecture seule.")
     if not permissions.can_declare_values(by, value.establishment):
@@ -185,6 +190,8 @@ def value_declare(*, value: IndicatorValue, by) -> IndicatorValue:
     value.declared_at = timezone.now()
     value.save(update_fields=["status", "declared_by", "declared_at"])
     audit_record(actor=by, action="indicator_value.declare", target=value, changes=diff(before, snapshot(value, VALUE_FIELDS)))
+    # The attainment state follows in the same transaction: the next request of any page sees this declaration.
+    refresh_attainment(establishment_ids=[value.establishment_id], programme_ids=[value.indicator.catalogue.programme_id])
     return value
 
 

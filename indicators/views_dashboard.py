@@ -200,8 +200,8 @@ def completeness(request):
     indicator_count = len(catalogue.indicators.all()) if catalogue is not None else 0
     totals = None
     if catalogue is not None:
+        totals = selectors_dashboard.completeness_totals(establishments, catalogue, indicator_count)
         establishments = selectors_dashboard.with_completeness(establishments, catalogue)
-        totals = selectors_dashboard.completeness_totals(establishments, indicator_count)
     page = Paginator(establishments, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -214,6 +214,7 @@ def completeness(request):
             "catalogue": catalogue,
             "indicator_count": indicator_count,
             "query": _query_without_page(request),
+            "may_export_values": permissions.can_export_national_tables(request.user),
         },
     )
 

@@ -47,6 +47,15 @@ def tenants(db):
 
 
 @pytest.fixture(autouse=True)
+def _empty_figure_cache():
+    """Each test starts with an empty cache: the figure cache is keyed by the audit trail's highest id, which a
+    rolled-back test can leave equal from one test to the next with other data (hopen/figure_cache.py)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _ledger_flushable(request):
     """After a transactional test (live server, threads) Django empties the tables with TRUNCATE, which the
     append-only ledger refuses (trigger `envelopes_ledger_no_truncate`). For that flush only, the session stops

@@ -108,4 +108,16 @@ def user_with_role(role, **scope):
     return user
 
 
-__all__ = ["Role", "user_with_role", "make_finess"]
+def attainment_synced(row):
+    """What the indicator services do after every write of a declared value or of its documents — refresh the
+    attainment state (`indicators.state.writer`) — for test data written directly with the ORM. `row`: a value, a
+    document (its value's establishment) or an establishment, returned unchanged."""
+    from indicators.state.writer import refresh_attainment
+
+    value = getattr(row, "value", row)
+    refresh_attainment(establishment_ids=[getattr(value, "establishment_id", value.pk)])
+    return row
+
+
+__all__ = ["Role", "attainment_synced", "user_with_role", "make_finess"]
+

@@ -9,15 +9,16 @@ consolidates throughout the programme, for its region — and the DGOS for any r
 - the establishments whose prerequisites forecast date, or a domain's target deadline, has slipped (recorded at
   the project reviews, `funding.reviews.services`).
 
-Money comes from the append-only ledger only (`envelopes.ledger.balances_of` and sums of `LedgerEntry`), never
-from the amounts written on the dossiers. Scope: the permission policy — an ARS officer reads its own region
+Money comes from the append-only ledger only (`envelopes.ledger.balances_of` and sums of `LedgerEntry`, `.money`),
+never from the amounts written on the dossiers; attainment from the attainment state kept on every declaration
+(`.attainment`, `indicators.state`), never from the value history. Scope: the permission policy — an ARS officer reads its own region
 (another region answers 404), the national roles any region and the nation; the establishments' roles are
 refused. A constant number of queries whatever the number of dossiers: every figure is an SQL aggregate, the
 lists are limited or paginated (tests/funding/dashboard/test_selectors.py, bench/dashboard.py).
 """
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.paginator import Page, Paginator
@@ -25,17 +26,18 @@ from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F,
 from django.http import Http404
 
 from envelopes.ledger import balances_of
-from envelopes.models import EntryKind, Envelope, LedgerEntry, Sector
+from envelopes.models import Envelope, LedgerEntry
 from envelopes.rules import Balances
-from hopen.sectors import sector_of
 from envelopes.selectors import balances_total
 from funding.dossiers.models import Dossier, DossierDomain, DossierStatus, DomainStatus
 from hopen import permissions
 from hopen.exceptions import PermissionRefused
-from hopen.models import Activity, Establishment, Region, Role
-from indicators.models import CatalogueVersion
+from hopen.models import Region, Role
+from indicators.models import CatalogueVersion, IndicatorGroup
 
-ZERO = Decimal("0.00")
+from . import attainment
+from .money import MONEY_KINDS, ZERO, MoneyRow, distribution
+
 DASHBOARD_REFUSED = "Le pilotage des financements est réservé aux ARS et à la DGOS."
 # A domain counts as selected from its selection on, whatever happened next (annex 4 §3 « dossier retenu »).
 SELECTED_DOMAIN_STATUSES = (
@@ -45,13 +47,6 @@ SELECTED_DOMAIN_STATUSES = (
 # dossier (audit failure, abandonment) leaves the lists; its money stays in the ledger figures.
 UNFOLLOWED_DOSSIER_STATUSES = (DossierStatus.REFUSED, DossierStatus.CLOSED)
 SLIP_IGNORED_DOMAIN_STATUSES = (DomainStatus.PENDING, DomainStatus.REFUSED)
-MONEY_KINDS = (
-    EntryKind.SEED_COMMITMENT, EntryKind.SEED_PAYMENT, EntryKind.USAGE_COMMITMENT, EntryKind.USAGE_PAYMENT,
-    EntryKind.REFUND_CLAIM, EntryKind.REFUND_RECEIVED,
-)
-ACTIVITY_FLAGS = (
-    (Activity.MCO, "has_mco"), (Activity.SSR, "has_ssr"), (Activity.PSY, "has_psy"), (Activity.HAD, "has_had"),
-)
 ESTABLISHMENT_LIMIT = 100
 SLIPPED_LIMIT = 100
 SELECTED_PAGE_SIZE = 50
@@ -108,34 +103,6 @@ def dashboard_scope(user, region_code: str | None = None) -> DashboardScope:
 
 
 @dataclass
-class MoneyRow:
-    """Committed and paid amounts of one group (an establishment, a status, an activity, a region), in euros."""
-
-    key: str
-    label: str
-    seed_committed: Decimal = ZERO
-    seed_paid: Decimal = ZERO
-    usage_committed: Decimal = ZERO
-    usage_paid: Decimal = ZERO
-    refunds_claimed: Decimal = ZERO
-    refunds_received: Decimal = ZERO
-    establishments: int = 0
-    detail: dict = field(default_factory=dict)
-
-    @property
-    def committed(self) -> Decimal:
-        return self.seed_committed + self.usage_committed
-
-    @property
-    def paid(self) -> Decimal:
-        return self.seed_paid + self.usage_paid
-
-    def add(self, kind: str, amount: Decimal):
-        name = KIND_FIELDS[kind]
-        setattr(self, name, getattr(self, name) + amount)
-
-
-@dataclass
 class DomainSummary:
     """One domain code: the selected domains, their seed and total amounts decided, and their targets."""
 
@@ -154,8 +121,6 @@ class Attainment:
     available: bool  # False when no indicator catalogue is in force
     establishments: int = 0  # candidate establishments of the selected dossiers
     prerequisites_reached: int = 0
-    prerequisites: dict = field(default_factory=dict)  # {establishment id: bool}
-    targets: dict = field(default_factory=dict)  # {(establishment id, domain code): bool}
 
 
 @dataclass
@@ -200,72 +165,6 @@ def _dossiers(scope: DashboardScope, programme):
     return dossiers if scope.national else dossiers.filter(region=scope.region)
 
 
-KIND_FIELDS = {
-    EntryKind.SEED_COMMITMENT: "seed_committed", EntryKind.SEED_PAYMENT: "seed_paid",
-    EntryKind.USAGE_COMMITMENT: "usage_committed", EntryKind.USAGE_PAYMENT: "usage_paid",
-    EntryKind.REFUND_CLAIM: "refunds_claimed", EntryKind.REFUND_RECEIVED: "refunds_received",
-}
-
-
-def _distribution(envelope_ids):
-    """Ledger sums by beneficiary, then by status group and by activity (annex 4 §3). Two queries: the sums grouped
-    by (establishment, sector, kind), and the beneficiaries' status, activities and names."""
-    entries = LedgerEntry.objects.filter(
-        envelope_id__in=envelope_ids, kind__in=MONEY_KINDS, establishment__isnull=False
-    )
-    sums = list(
-        entries.values_list("establishment_id", "sector", "kind").annotate(total=Sum("amount")).order_by()
-    )
-    if not sums:
-        return (
-            [MoneyRow(key, label) for key, label in Sector.choices],
-            [MoneyRow(activity.value, activity.label) for activity, _ in ACTIVITY_FLAGS],
-            [],
-        )
-    beneficiaries = {
-        row[0]: row
-        for row in Establishment.objects.filter(pk__in=entries.values("establishment_id")).values_list(
-            "pk", "name", "finess", "status", "is_espic", "has_mco", "has_ssr", "has_psy", "has_had",
-            "region__name", "ght__code",
-        )
-    }
-    establishments: dict[int, MoneyRow] = {}
-    sectors = {key: MoneyRow(key, label) for key, label in Sector.choices}
-    activities = {activity.value: MoneyRow(activity.value, activity.label) for activity, _ in ACTIVITY_FLAGS}
-    sector_members, activity_members = defaultdict(set), defaultdict(set)
-    for pk, entry_sector, kind, total in sums:
-        _, name, finess, status, is_espic, *flags, region_name, ght_code = beneficiaries[pk]
-        # The sector written on the entry at the time of the movement (004 quotas), else the establishment's
-        # (`envelopes.rules.sector_of`, the rule the ledger's writers use).
-        sector = entry_sector or sector_of(status, is_espic)
-        line = establishments.get(pk)
-        if line is None:
-            line = establishments[pk] = MoneyRow(
-                str(pk), name,
-                detail={
-                    "finess": finess, "region": region_name, "ght": ght_code or "",
-                    "sector": sector_of(status, is_espic),
-                    "activities": [a.value for (a, _), present in zip(ACTIVITY_FLAGS, flags, strict=True) if present],
-                },
-            )
-        name_of_sum = KIND_FIELDS[kind]
-        setattr(line, name_of_sum, getattr(line, name_of_sum) + total)
-        group = sectors[sector]
-        setattr(group, name_of_sum, getattr(group, name_of_sum) + total)
-        sector_members[sector].add(pk)
-        for (activity, _), present in zip(ACTIVITY_FLAGS, flags, strict=True):
-            if present:
-                group = activities[activity.value]
-                setattr(group, name_of_sum, getattr(group, name_of_sum) + total)
-                activity_members[activity.value].add(pk)
-    for key, row in sectors.items():
-        row.establishments = len(sector_members[key])
-    for key, row in activities.items():
-        row.establishments = len(activity_members[key])
-    ranked = sorted(establishments.values(), key=lambda r: (-r.committed, -r.paid, r.label))
-    return list(sectors.values()), list(activities.values()), ranked
-
-
 def _followed(dossiers):
     return dossiers.exclude(status__in=UNFOLLOWED_DOSSIER_STATUSES)
 
@@ -276,58 +175,50 @@ def _selected_domains(dossiers):
     )
 
 
-def _domain_summaries(dossiers) -> list[DomainSummary]:
+def _catalogue_groups(programme) -> dict | None:
+    """{code: id} of the indicator groups of the programme's catalogue in force (None: no catalogue, attainment
+    cannot be measured) — one query (two for a catalogue without groups)."""
+    groups = dict(
+        IndicatorGroup.objects.filter(catalogue__programme=programme, catalogue__is_current=True).values_list(
+            "code", "pk"
+        )
+    )
+    if groups or CatalogueVersion.objects.filter(programme=programme, is_current=True).exists():
+        return groups
+    return None
+
+
+def _domain_summaries(dossiers, group_ids) -> list[DomainSummary]:
+    """The selected domains by code, with their targets reached by every candidate (attainment state) — one query."""
+    selected = _selected_domains(dossiers)
+    reached = {}
+    if group_ids is not None:
+        selected = attainment.domain_targets_reached(selected, group_ids)
+        reached = {"reached": Count("id", filter=Q(targets_ok=True))}
     rows = (
-        _selected_domains(dossiers)
-        .values("domain_code")
+        selected.values("domain_code")
         .annotate(
             selected=Count("id"), seed=Sum("seed_amount"), total=Sum("total_amount"),
-            recorded=Count("id", filter=~Q(status=DomainStatus.SELECTED)),
+            recorded=Count("id", filter=~Q(status=DomainStatus.SELECTED)), **reached,
         )
         .order_by("domain_code")
     )
     return [
-        DomainSummary(row["domain_code"], row["selected"], row["seed"] or ZERO, row["total"] or ZERO, row["recorded"])
+        DomainSummary(
+            row["domain_code"], row["selected"], row["seed"] or ZERO, row["total"] or ZERO, row["recorded"],
+            row["reached"] if group_ids is not None else None,
+        )
         for row in rows
     ]
 
 
-def _candidates(dossiers) -> dict[tuple[int, str], list[int]]:
-    """{(dossier id, domain code): candidate establishment ids} of the selected domains (one query): the dossier's
-    members (the GHT members applying, annex 3 §2), or the establishment itself when it lists none."""
-    candidates = defaultdict(list)
-    for dossier_id, code, establishment_id, member_id in _selected_domains(dossiers).values_list(
-        "dossier_id", "domain_code", "dossier__establishment_id", "dossier__members__establishment_id"
-    ):
-        candidates[(dossier_id, code)].append(member_id or establishment_id)
-    return candidates
-
-
-def _attainment(candidates, domains: list[DomainSummary], programme) -> Attainment:
-    """Prerequisites of each candidate establishment; targets of each selected domain, reached when every candidate
-    of the dossier reached them (funding.eligibility.progress: a constant number of queries)."""
-    from funding.eligibility.progress import domain_targets_reached, prerequisites_reached
-
-    establishment_ids = sorted({pk for ids in candidates.values() for pk in ids})
-    try:
-        from indicators.selectors import current_catalogue
-
-        catalogue = current_catalogue(programme)
-    except CatalogueVersion.DoesNotExist:
-        return Attainment(available=False, establishments=len(establishment_ids))
-    codes = sorted({code for _, code in candidates})
-    prerequisites = prerequisites_reached(establishment_ids, catalogue=catalogue)
-    targets = domain_targets_reached(establishment_ids, codes, catalogue=catalogue)
-    reached_per_code = defaultdict(int)
-    for (_, code), ids in candidates.items():
-        if all(targets.get((pk, code), False) for pk in ids):
-            reached_per_code[code] += 1
-    for summary in domains:
-        summary.targets_reached = reached_per_code[summary.code]
+def _attainment(dossiers, programme, group_ids) -> Attainment:
+    """Candidate establishments of the selected dossiers and those who met the prerequisites — one query."""
+    counts = attainment.candidate_counts(_selected_domains(dossiers), programme)
+    if group_ids is None:
+        return Attainment(available=False, establishments=counts["establishments"])
     return Attainment(
-        available=True, establishments=len(establishment_ids),
-        prerequisites_reached=sum(1 for reached in prerequisites.values() if reached),
-        prerequisites=prerequisites, targets=targets,
+        available=True, establishments=counts["establishments"], prerequisites_reached=counts["reached"]
     )
 
 
@@ -398,20 +289,21 @@ def _domain_money(domain_ids) -> dict[int, MoneyRow]:
     return money
 
 
-def selected_dossiers_page(dossiers, page_number, attainment: Attainment) -> Page:
+def selected_dossiers_page(dossiers, page_number, *, programme, group_ids) -> Page:
     """One page of the dossiers with a selected domain, by establishment name: each dossier carries
     `selected_list` (its selected domains, each with `money` from the ledger and `targets_reached`) and
-    `prerequisites_reached` (None when unknown). Five queries whatever the page."""
+    `prerequisites_reached` (None without catalogue), read from the attainment state. Five queries whatever the
+    page."""
     selected = DossierDomain.objects.filter(dossier=OuterRef("pk"), status__in=SELECTED_DOMAIN_STATUSES)
+    domains = DossierDomain.objects.filter(status__in=SELECTED_DOMAIN_STATUSES).order_by("domain_code")
+    queryset = _followed(dossiers).filter(Exists(selected))
+    if group_ids is not None:
+        domains = attainment.domain_targets_reached(domains, group_ids).annotate(targets_reached=F("targets_ok"))
+        queryset = queryset.annotate(prerequisites_reached=attainment.dossier_prerequisites_met(programme))
     queryset = (
-        _followed(dossiers).filter(Exists(selected))
-        .select_related("establishment", "ght", "region")
+        queryset.select_related("establishment", "ght", "region")
         .prefetch_related(
-            Prefetch(
-                "domains",
-                queryset=DossierDomain.objects.filter(status__in=SELECTED_DOMAIN_STATUSES).order_by("domain_code"),
-                to_attr="selected_list",
-            ),
+            Prefetch("domains", queryset=domains, to_attr="selected_list"),
             Prefetch("members", to_attr="member_list"),
         )
         .order_by("establishment__name", "reference")
@@ -420,18 +312,13 @@ def selected_dossiers_page(dossiers, page_number, attainment: Attainment) -> Pag
     dossiers_on_page = list(page.object_list)
     money = _domain_money([d.pk for dossier in dossiers_on_page for d in dossier.selected_list])
     for dossier in dossiers_on_page:
-        candidates = [m.establishment_id for m in dossier.member_list] or [dossier.establishment_id]
-        if attainment.available:
-            dossier.prerequisites_reached = all(attainment.prerequisites.get(pk, False) for pk in candidates)
-        else:
+        dossier.candidate_count = len(dossier.member_list) or 1
+        if group_ids is None:
             dossier.prerequisites_reached = None
-        dossier.candidate_count = len(candidates)
         for domain in dossier.selected_list:
             domain.money = money[domain.pk]
-            domain.targets_reached = (
-                all(attainment.targets.get((pk, domain.domain_code), False) for pk in candidates)
-                if attainment.available else None
-            )
+            if group_ids is None:
+                domain.targets_reached = None
     page.object_list = dossiers_on_page
     return page
 
@@ -451,14 +338,15 @@ def dashboard(user, scope: DashboardScope, *, programme, page_number=1) -> Dashb
     envelope_ids = [e.pk for e in envelopes]
     balances = balances_of(envelope_ids)
     total = balances_total(list(balances.values()))
-    sectors, activities, establishments = _distribution(envelope_ids)
+    sectors, activities, establishments, establishment_count = distribution(envelope_ids, ESTABLISHMENT_LIMIT)
 
     dossiers = _dossiers(scope, programme)
-    domains = _domain_summaries(dossiers)
-    attainment = _attainment(_candidates(dossiers), domains, programme)
+    group_ids = _catalogue_groups(programme)
+    domains = _domain_summaries(dossiers, group_ids)
+    candidates = _attainment(dossiers, programme, group_ids)
     selected = _selected_counts(dossiers)
     prerequisites_list, prerequisites_by_region, targets_list, targets_by_region = _slipped_lists(dossiers)
-    page = selected_dossiers_page(dossiers, page_number, attainment)
+    page = selected_dossiers_page(dossiers, page_number, programme=programme, group_ids=group_ids)
 
     regions = []
     if scope.national:
@@ -477,10 +365,10 @@ def dashboard(user, scope: DashboardScope, *, programme, page_number=1) -> Dashb
     return Dashboard(
         scope=scope, balances=total, has_envelope=bool(envelopes), regions=regions,
         sectors=sectors, activities=activities,
-        establishments=establishments[:ESTABLISHMENT_LIMIT], establishment_count=len(establishments),
+        establishments=establishments, establishment_count=establishment_count,
         selected_dossiers=sum(row["dossiers"] for row in selected.values()),
         selected_establishments=sum(row["establishments"] for row in selected.values()),
-        domains=domains, attainment=attainment, selected_page=page,
+        domains=domains, attainment=candidates, selected_page=page,
         slipped_prerequisites=prerequisites_list,
         slipped_prerequisites_count=sum(prerequisites_by_region.values()),
         slipped_targets=targets_list, slipped_targets_count=sum(targets_by_region.values()),

@@ -9,18 +9,20 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.http import require_GET
 
 from hopen import permissions
+from hopen.write_version import request_write_version
 
 from . import charts
+from .figures import cached_dashboard, figures_scope, pagination
 from .selectors import (
     DASHBOARD_REFUSED,
     ESTABLISHMENT_LIMIT,
     SLIPPED_LIMIT,
     DashboardScope,
     can_view_dashboard,
-    dashboard,
     dashboard_regions,
     dashboard_scope,
 )
@@ -59,17 +61,26 @@ def _charts(data):
 
 
 def _render_dashboard(request, scope: DashboardScope):
-    data = dashboard(request.user, scope, programme=request.programme, page_number=request.GET.get("page"))
+    # Lazy: when every cached section of the template is a hit, the figures are not even read from the cache.
+    version, number = request_write_version(request), request.GET.get("page")
+    data = SimpleLazyObject(lambda: cached_dashboard(
+        request.user, scope, programme=request.programme, page_number=number, version=version,
+    ))
     regions = dashboard_regions(request.user) if permissions.scope_of(request.user).national else []
     context = {
         "data": data,
         "scope": scope,
-        "charts": _charts(data),
+        "charts": SimpleLazyObject(lambda: _charts(data)),
+        "pagination": pagination(
+            request.user, scope, programme=request.programme, page_number=number, dashboard_figures=data,
+            version=version,
+        ),
         "regions": regions,
         "national_user": permissions.scope_of(request.user).national,
         "establishment_limit": ESTABLISHMENT_LIMIT,
         "slipped_limit": SLIPPED_LIMIT,
         "programme": request.programme,
+        "figures_scope": figures_scope(scope, request.programme),  # the key of the page's cached sections
     }
     return render(request, "funding/dashboard/dashboard.html", context)
 

@@ -47,6 +47,8 @@ import datetime
 
 from django.utils import timezone
 
+from audits.deadlines import remind_audit_responses
+
 from .common import logger
 from .decisions import alert_overdue_initialisations, refuse_silent_dossiers, remind_ars_of_pending_decisions
 from .follow_up import alert_target_deadlines, remind_annual_reports
@@ -59,6 +61,7 @@ JOBS = (
     ("prerequisites_refunds", claim_refunds_for_unmet_prerequisites),
     ("target_alerts", alert_target_deadlines),
     ("annual_report_reminders", remind_annual_reports),
+    ("audit_responses", remind_audit_responses),  # g. the audits' contradictory procedure (`audits.deadlines`)
 )
 
 

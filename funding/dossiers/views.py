@@ -85,6 +85,7 @@ def dossier_list(request):
         "new_dossier_for": selectors.establishments_for_new_dossier(request.user),
         "query": query.urlencode(),
         "programme": request.programme,
+        "may_export_dossiers": permissions.can_export_national_tables(request.user),
     }
     return render(request, "funding/dossiers/list.html", context)
 

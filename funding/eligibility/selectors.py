@@ -3,31 +3,23 @@
 `eligibility_for_establishment` takes an establishment the caller has already checked against the permission
 policy; `establishment_eligibility` does the check itself (404 outside the user's scope). A constant number of
 queries whatever the number of values and documents: catalogue (3), latest declared values with their document
-counts (1), Hôpital numérique results (1), derogatory deadline (1), GHT and its IT governance (1, public GHT
-members only: CIO, current SDSI, declared GHT-level values — `funding.ght.selectors.ghts_with_facts`),
+counts (1, from the attainment state kept on write), Hôpital numérique results (1), derogatory deadline (1), GHT
+and its IT governance (1, public GHT members only: CIO, current SDSI, declared GHT-level values — `funding.ght.selectors.ghts_with_facts`),
 software vendors (1, only when the application names vendors by name).
 """
 
 import datetime
 from dataclasses import dataclass
 
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Q
 from django.utils import timezone
 
 from hopen.models import EstablishmentStatus
 from hopen.permissions import get_establishment_for_reading
-from indicators.models import (
-    Evidence,
-    GroupKind,
-    IndicatorValue,
-    PriorProgrammeResult,
-    PriorResultKind,
-    ScanStatus,
-    ValueStatus,
-)
+from indicators.models import GroupKind, PriorProgrammeResult, PriorResultKind
 from indicators import windows
 from indicators.selectors import attainment_of, current_catalogue
+from indicators.state.selectors import current_declared_values
 
 from funding.ght.selectors import declined_indicators, ghts_with_facts
 
@@ -64,30 +56,11 @@ class Application:
     validated_by_support: bool = False
 
 
-def _live_document_count():
-    """Justificatory documents of a value that count: not deleted, not found infected."""
-    documents = (
-        Evidence.objects.filter(value=OuterRef("pk"), deleted_at__isnull=True)
-        .exclude(scan_status=ScanStatus.INFECTED)
-        .order_by()
-        .values("value")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(documents, output_field=IntegerField()), Value(0))
-
-
 def latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
-    """{(establishment id, indicator id): latest declared value annotated with `document_count`} — one query."""
-    values = (
-        IndicatorValue.objects.filter(
-            establishment_id__in=establishment_ids, indicator_id__in=indicator_ids, status=ValueStatus.DECLARED
-        )
-        .annotate(document_count=_live_document_count())
-        .order_by("establishment_id", "indicator_id", "-measured_on")
-        .distinct("establishment_id", "indicator_id")
-    )
-    return {(value.establishment_id, value.indicator_id): value for value in values}
+    """{(establishment id, indicator id): latest declared value annotated with `document_count`} (its live
+    justificatory documents, §5.3.1: not deleted, not found infected) — one query on the attainment state
+    (`indicators.state`, kept on every declaration), never on the value history."""
+    return current_declared_values(establishment_ids, indicator_ids)
 
 
 def hn_results(establishment_ids, *, programme) -> dict:

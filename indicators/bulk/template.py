@@ -11,7 +11,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from ..models import IndicatorValue, TargetKind, ValueStatus
-from ..selectors import latest_declared_values
+from ..state.selectors import current_declared_values
 from .parsing import COLUMNS, FORMULA_PREFIXES, SHEET_TITLE, TEXT_COLUMNS
 from .planning import TEXT_OF_KIND, current_indicators
 
@@ -34,7 +34,7 @@ def template_rows(*, establishments, programme) -> list[dict]:
         .order_by("establishment_id", "indicator_id", "-measured_on")
         .distinct("establishment_id", "indicator_id")
     }
-    declared = latest_declared_values(establishment_ids, indicator_ids)
+    declared = current_declared_values(establishment_ids, indicator_ids)  # the attainment state, kept on write
     rows = []
     for establishment in establishments:
         for indicator in indicators:

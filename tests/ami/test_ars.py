@@ -24,6 +24,7 @@ from ami.services import (
     pre_candidature_validate,
     pre_candidature_validate_as_support,
 )
+from ami.estimates import refresh_estimates
 from funding.loading import load_amount_grid
 from funding.loading_envelopes import FIXTURE as HOPEN_ENVELOPES
 from indicators.loading import load_envelope_table
@@ -100,10 +101,12 @@ def bulk_filed(region, count, *, domains=("D2", "D3"), decision=Decision.PENDING
         for pre in pres
         for rank, code in enumerate(domains, start=1)
     )
+    refresh_estimates(pre_candidature_ids=[pre.pk for pre in pres])  # what the AMI services do on save
     return pres
 
 
 def query_count(client, url, **params):
+    client.get(url, params)  # the session's expiry refresh (at most every few minutes) is not what is counted
     with CaptureQueriesContext(connection) as queries:
         response = client.get(url, params)
         if response.streaming:

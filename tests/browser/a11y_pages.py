@@ -24,6 +24,7 @@ NOT_PAGES = {
     "funding:ght_master_plan_upload", "funding:ght_master_plan_validation", "funding:ght_master_plan_delete",
     "funding:ght_cio_name", "funding:ght_cio_validate", "funding:ght_values_declare_all", "funding:ght_value_save",
     "funding:ght_value_declare", "funding:ght_value_correct", "funding:ght_value_document_upload",
+    "audits:findings", "audits:send", "audits:respond", "audits:decide",
 }
 # Not the platform's pages: the Django admin and the API (its Swagger page is the vendor's, drf-spectacular's).
 FOREIGN_PREFIXES = ("admin/", "api/")
@@ -81,6 +82,7 @@ def pages_by_role(world, dossiers) -> dict[str, tuple[str | None, list[str]]]:
             reverse("funding:dossier_reviews", args=[dossier.reference]),
         ]
 
+    audit = _demo_audit(own, demo)
     uid = urlsafe_base64_encode(force_bytes(world.editor.pk))
     token = default_token_generator.make_token(world.editor)
     return {
@@ -120,15 +122,32 @@ def pages_by_role(world, dossiers) -> dict[str, tuple[str | None, list[str]]]:
             reverse("funding:dossier_detail", args=[ght_dossier.reference]),
             reverse("funding:dossier_detail", args=[private.reference]),
             reverse("indicators:dashboard", args=[support.finess]),
+            reverse("audits:audits"), reverse("audits:audit", args=[audit.pk]),
         ]),
         "DGOS": (f"dgos{demo}", [
             reverse("home"), reverse("funding:regional_shares"), reverse("funding:dashboard"),
             reverse("envelopes:home"), reverse("envelopes:redeployment"), reverse("envelopes:detail", args=[region]),
-            reverse("indicators:home"),
+            reverse("indicators:home"), reverse("audits:campaigns"), reverse("audits:campaign", args=[audit.campaign_id]),
         ]),
-        "auditeur DGOS": (f"auditeur{demo}", [reverse("home"), reverse("audit_trail"), reverse("footer-sitemap")]),
+        "auditeur DGOS": (f"auditeur{demo}", [
+            reverse("home"), reverse("audit_trail"), reverse("footer-sitemap"), reverse("audits:audit", args=[audit.pk]),
+        ]),
         "administrateur": (f"admin{demo}", [
             reverse("home"), reverse("audit_trail"), reverse("indicators:referentials_home"),
             reverse("indicators:prior_results_import"), reverse("funding:vendors_import"),
         ]),
     }
+
+
+def _demo_audit(dossier, demo):
+    """An audit campaign drawn by the DGOS over the demo dossiers of `dossier`'s region (one dossier, its checklist)."""
+    from audits.selectors import PopulationFilters
+    from audits.services import CampaignInput, campaign_create
+    from hopen.models import User
+
+    campaign = campaign_create(
+        programme=dossier.programme, by=User.objects.get(email=f"dgos{demo}"),
+        data=CampaignInput(name="Campagne de contrôle (démonstration)", seed=2026, sample_size=1,
+                           filters=PopulationFilters(regions=(dossier.region.code,))),
+    )
+    return campaign.audits.get()

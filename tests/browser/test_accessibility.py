@@ -7,7 +7,6 @@ is accepted. The wide tables (ledger, audit trail, attainment grid) are also che
 keyboard-focusable region and nothing of the page overflows the screen. Screenshots in test-artifacts/.
 """
 
-from pathlib import Path
 
 import pytest
 from django.urls import resolve
@@ -91,7 +90,6 @@ WIDE_TABLES = [
     ("piste-audit", "auditeur@demo.hopen.test", "/piste-audit/", "main .fr-table"),
     ("grille-atteinte", "ars-32@demo.hopen.test", "/indicateurs/etablissements/", "#tableau-atteinte"),
 ]
-SHOTS = Path("/tmp/h/shots")
 
 # The geometry of a table's scroll region, after the keyboard moved it to its right end (`End` would jump out of
 # the region on some screen readers; the arrow keys are what a keyboard user presses).
@@ -118,15 +116,13 @@ def check_wide_tables(page, base, axe, artifacts_dir):
     """At 1 280 px and 375 px (a phone) the page itself never scrolls sideways; the table scrolls inside a labelled
     region that takes the keyboard focus, and its last column is reached with the arrow keys (RGAA 10.11 — content
     readable without horizontal scrolling of the page at 320 CSS px —, 12.13, WCAG 2.1.1)."""
-    SHOTS.mkdir(parents=True, exist_ok=True)
     problems = []
     for name, email, path, selector in WIDE_TABLES:
         log_in(page, base, email)
         for width in (1280, 375):
             page.set_viewport_size({"width": width, "height": 900})
             page.goto(f"{base}{path}")
-            for target in (artifacts_dir, SHOTS):
-                page.screenshot(path=str(target / f"a11y-{name}-{width}.png"), full_page=True)
+            page.screenshot(path=str(artifacts_dir / f"a11y-{name}-{width}.png"), full_page=True)
             before = page.evaluate(GEOMETRY, selector)
             assert (before["role"], before["tabindex"]) == ("region", "0") and before["label"], (name, before)
             problems += [f"{name} {width}px: {line}" for line in blocking_violations(axe, page)]

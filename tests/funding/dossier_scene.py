@@ -16,7 +16,7 @@ from ami.models import Decision, FilingStatus, PreCandidature, PreCandidatureDom
 from funding.models import CombinedActivity, DomainStatus, DossierStatus, SoftwareVendor
 from hopen.models import Role
 from indicators.models import Evidence, IndicatorValue, PriorProgrammeResult, Programme
-from tests.factories import user_with_role
+from tests.factories import attainment_synced, user_with_role
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, hopen_programme, open_envelope
 from tests.funding.ght.scene import complete_governance
 from tests.indicators.conftest import indicator
@@ -51,10 +51,10 @@ def declare(establishment, code, *, reached, by, day=datetime.date(2020, 1, 15),
         fields |= {"numerator": 100 if reached else 0, "denominator": 100}
     else:
         fields |= {"exists": reached}
-    value = IndicatorValue.objects.create(
+    value = attainment_synced(IndicatorValue.objects.create(
         establishment=establishment, indicator=ind, measured_on=day, status="declared", created_by=by,
         declared_by=by, declared_at=timezone.now(), **fields,
-    )
+    ))
     if document if document is not None else code in PREREQUISITES:
         add_document(value, by=by)
     return value
@@ -62,10 +62,10 @@ def declare(establishment, code, *, reached, by, day=datetime.date(2020, 1, 15),
 
 def add_document(value, *, by):
     """A justificatory document row (the file itself is never read by the rules)."""
-    return Evidence.objects.create(
+    return attainment_synced(Evidence.objects.create(
         value=value, file="evidence/test/piece", original_name="piece.pdf", size=12, content_type="application/pdf",
         sha256="0" * 64, uploaded_by=by, scan_status="not_scanned",
-    )
+    ))
 
 
 def preselect(establishment, *codes, programme=None, at=datetime.datetime(2019, 6, 1, 9, 0, tzinfo=datetime.timezone.utc)):

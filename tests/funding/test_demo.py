@@ -19,8 +19,9 @@ from funding.loading import load_amount_grid
 from funding.models import CombinedActivity, DomainStatus, Dossier, DossierLetter, DossierStatus, RefusalKind
 from hopen.demo import seed_demo
 from hopen.models import AuditRecord, User
-from indicators.models import Evidence, IndicatorValue
+from indicators.models import EstablishmentState, Evidence, IndicatorValue
 from indicators.referential_import.engine import import_file
+from indicators.state.writer import rebuild_attainment
 from tests.factories_dossiers import hopen_programme, open_envelope
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +114,10 @@ def test_seed_writes_the_region_scenario_through_the_services_once(demo_world):
     assert set(DossierLetter.objects.filter(dossier=own).values_list("kind", flat=True)) == {
         "selection", "funding_agreement", "seed_decision", "usage_notification",
     }
+    # The declarations went through the services: the attainment state they kept is the history's, both programmes.
+    assert EstablishmentState.objects.values("programme").distinct().count() == 2
+    assert EstablishmentState.objects.filter(establishment=t.support, prerequisites_met=True).exists()
+    assert rebuild_attainment(check=True) == []
 
     before = _counts()
     skipped_again = []

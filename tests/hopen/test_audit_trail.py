@@ -72,8 +72,9 @@ def written_action_codes() -> tuple[dict, set]:
             if "action" not in lowered and "audit" not in lowered:
                 continue
             for code in LITERAL.findall(line):
-                # Logger and task names (« hopen.tasks.… ») and file names are not actions.
-                if code not in model_labels and not code.endswith((".py", ".html")) and not code.startswith("hopen."):
+                # Logger, task and module names (« hopen.tasks.… », « audits.urls »: the audits app's name contains
+                # « audit ») and file names are not actions.
+                if code not in model_labels and not code.endswith((".py", ".html")) and not code.startswith(("hopen.", "audits.")):
                     codes.setdefault(code, f"{relative}:{number}")
             for pattern in re.findall(r'action=f"[^"]*"', line):
                 patterns.add(pattern)

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 from hopen.models import Role
 from indicators.models import Evidence, IndicatorValue, ValueStatus
 from indicators.services import value_correct, value_save_draft
-from tests.factories import user_with_role
+from tests.factories import attainment_synced, user_with_role
 from tests.indicators.conftest import declared, existence, indicator, not_applicable, rate
 
 pytestmark = pytest.mark.django_db
@@ -77,11 +77,11 @@ def rate_body(numerator, denominator, day=DAY, **extra):
 
 def document(value, *, by, name="rapport.pdf", scan_status="clean", deleted_by=None):
     """A stored document row (the upload itself is the evidence module's business)."""
-    return Evidence.objects.create(
+    return attainment_synced(Evidence.objects.create(
         value=value, file=f"evidence/2020/03/{name}", original_name=name, size=len(PDF), content_type="application/pdf",
         sha256="a" * 64, uploaded_by=by, scan_status=scan_status,
         deleted_by=deleted_by, deleted_at=datetime.datetime(2020, 4, 1, tzinfo=datetime.UTC) if deleted_by else None,
-    )
+    ))
 
 
 @pytest.fixture

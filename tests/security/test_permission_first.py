@@ -12,7 +12,9 @@ from drf_spectacular.generators import SchemaGenerator
 from rest_framework.test import APIClient
 
 from ami.models import PreCandidature
+from audits import services as audit_services
 from indicators.services import value_save_draft
+from tests.audits.factories import campaign_input, funded_dossier
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, hopen_programme, open_envelope
 from tests.indicators.conftest import indicator, rate
 
@@ -44,6 +46,11 @@ CASES = {
     ("post", "/api/v1/ami/{id}/decisions/"): (["editor", "director", "dgos"], ["ars_b"]),
     ("post", "/api/v1/envelopes/{region_code}/delegations/"): (["editor", "ars_a", "auditor"], []),
     ("post", "/api/v1/redeployments/"): (["editor", "ars_a", "auditor"], []),
+    # Audits (issue 14): the DGOS draws and conducts; the ARS reads its region's audits; the establishment answers.
+    ("post", "/api/v1/audit-campaigns/"): (["editor", "director", "ars_a"], []),
+    ("post", "/api/v1/audits/{id}/findings/"): (["ars_a", "dgos"], ["ars_b"]),
+    ("post", "/api/v1/audits/{id}/decision/"): (["ars_a", "dgos"], ["ars_b"]),
+    ("post", "/api/v1/audits/{id}/response/"): (["ars_a", "dgos", "auditor"], ["ars_b"]),
 }
 MULTIPART = {"/api/v1/indicator-values/{value_id}/documents/", "/api/v1/prior-results/import/",
              "/api/v1/software-vendors/import/"}
@@ -74,14 +81,20 @@ def scene(tenants, catalogue):
     DossierDomainFactory(dossier=dossier, domain_code="D2")
     pre_candidature = PreCandidature.objects.create(establishment=tenants.member, programme=hopen_programme())
     open_envelope(tenants.region_a)
+    funded_dossier(tenants.member, "D2")  # the population of the audit campaign: one dossier funded on D2
+    campaign = audit_services.campaign_create(
+        programme=hopen_programme(), data=campaign_input(size=1), by=tenants.auditor
+    )
     return {
         "finess": tenants.member.finess, "code": "P1.1", "value_id": value.pk, "reference": dossier.reference,
-        "id": pre_candidature.pk, "region_code": tenants.region_a.code,
+        "id": pre_candidature.pk, "region_code": tenants.region_a.code, "audit_id": campaign.audits.get().pk,
     }
 
 
 def _url(path, scene):
     values = dict(scene)
+    if path.startswith("/api/v1/audits/"):
+        values["id"] = scene["audit_id"]
     if "{reference}" in path:
         values["code"] = "D2"  # a dossier's domain
     return path.format(**values)

@@ -448,6 +448,7 @@ EXPECTED_ONCE = {
     "prerequisites_refunds": {"domains": 1, "claims": 1, "notifications": 1, "letters": 1},
     "target_alerts": {"target_soon": 1, "target_passed": 0, "programme_soon": 0, "programme_passed": 0,
                       "notifications": 1},
+    "audit_responses": {"reminders": 0, "overdue": 0, "notifications": 0},  # no audit in this scene
 }
 
 

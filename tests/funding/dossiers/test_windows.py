@@ -21,6 +21,7 @@ from funding.models import DeadlineEvent, Dossier, DossierStatus
 from hopen.models import AuditRecord
 from indicators import windows
 from indicators.models import IndicatorValue
+from tests.factories import attainment_synced
 from tests.factories_dossiers import DossierDomainFactory, DossierFactory, hopen_programme
 from tests.funding.dossier_scene import (  # noqa: F401  (fixtures)
     GROUPS,
@@ -198,10 +199,10 @@ def declare_on(programme_code, establishment, code, *, reached, by):
         fields |= {"numerator": 100 if reached else 0, "denominator": 100}
     else:
         fields |= {"exists": reached}
-    return IndicatorValue.objects.create(
+    return attainment_synced(IndicatorValue.objects.create(
         establishment=establishment, indicator=ind, measured_on=timezone.localdate() - datetime.timedelta(days=10),
         status="declared", created_by=by, declared_by=by, declared_at=timezone.now(), **fields,
-    )
+    ))
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from hopen.models import Role
 from indicators.models import Evidence, IndicatorValue, PriorProgrammeResult, Programme
-from tests.factories import user_with_role
+from tests.factories import attainment_synced, user_with_role
 from tests.indicators.conftest import indicator
 
 pytestmark = pytest.mark.django_db
@@ -45,18 +45,18 @@ def declare_row(establishment, code, *, reached, by):
         fields = {"numerator": 100 if reached else 0, "denominator": 100}
     else:
         fields = {"exists": reached}
-    return IndicatorValue.objects.create(
+    return attainment_synced(IndicatorValue.objects.create(
         establishment=establishment, indicator=ind, measured_on=datetime.date(2020, 3, 15), kind=ind.target_kind,
         status="declared", created_by=by, declared_by=by, declared_at=timezone.now(), **fields,
-    )
+    ))
 
 
 def add_document(value, *, by):
     """A document row (the file itself is never read by the eligibility rules)."""
-    return Evidence.objects.create(
+    return attainment_synced(Evidence.objects.create(
         value=value, file="evidence/test/piece", original_name="piece.pdf", size=12, content_type="application/pdf",
         sha256="0" * 64, uploaded_by=by, scan_status="not_scanned",
-    )
+    ))
 
 
 @pytest.fixture

@@ -34,7 +34,7 @@ from hopen.models import Role
 from indicators.attainment import Attainment
 from indicators.models import Evidence, IndicatorValue, PriorProgrammeResult, Programme, ProgrammeDeadline
 from indicators.services import value_correct, value_declare
-from tests.factories import user_with_role
+from tests.factories import attainment_synced, user_with_role
 from tests.indicators.conftest import indicator, rate
 
 R, N, NA, M = Attainment.REACHED, Attainment.NOT_REACHED, Attainment.NOT_APPLICABLE, Attainment.MISSING
@@ -465,19 +465,19 @@ def declare_row(establishment, code, *, reached=True, by, day=datetime.date(2020
         fields |= {"exists": reached}
     else:
         fields |= {"not_applicable_reason": "Activité absente"}
-    return IndicatorValue.objects.create(
+    return attainment_synced(IndicatorValue.objects.create(
         establishment=establishment, indicator=ind, measured_on=day, status="declared", created_by=by,
         declared_by=by, declared_at=timezone.now(), **fields,
-    )
+    ))
 
 
 def add_document(value, *, by, deleted=False, infected=False):
-    return Evidence.objects.create(
+    return attainment_synced(Evidence.objects.create(
         value=value, file=ContentFile(PDF, name="piece.pdf"), original_name="piece.pdf", size=len(PDF),
         content_type="application/pdf", sha256="a" * 64, uploaded_by=by,
         scan_status="infected" if infected else "clean",
         deleted_at=timezone.now() if deleted else None, deleted_by=by if deleted else None,
-    )
+    ))
 
 
 def hn_result(establishment, kind, domain="", achieved=True):
@@ -541,7 +541,7 @@ def test_selector_not_applicable_values_are_counted_per_domain(scene):
 @pytest.mark.parametrize("deleted, infected", [(True, False), (False, True)])
 def test_selector_a_deleted_or_infected_document_does_not_justify_a_prerequisite(scene, deleted, infected):
     value = scene.prerequisites["P3.2"]
-    Evidence.objects.filter(value=value).delete()
+    Evidence.objects.filter(value=value).delete()  # add_document below refreshes the state
     add_document(value, by=scene.clinic_director, deleted=deleted, infected=infected)
     verdicts = eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())
     (reason,) = reasons_of(verdicts["D2"], "hopen_prerequisites_pending")
@@ -552,6 +552,7 @@ def test_selector_a_deleted_or_infected_document_does_not_justify_a_prerequisite
 
 def test_selector_reads_the_derogatory_deadline_from_the_programme_calendar(scene):
     Evidence.objects.filter(value=scene.prerequisites["P1.1"]).delete()
+    attainment_synced(scene.prerequisites["P1.1"])
     assert "hopen_prerequisites_pending" in eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())["D2"].codes
     ProgrammeDeadline.objects.filter(code="prerequisites-derogatory-deadline").update(date=datetime.date(2020, 6, 1))
     assert "hopen_prerequisites_not_met" in eligibility_for_establishment(scene.clinic, today=BEFORE, programme=hopen_programme())["D2"].codes

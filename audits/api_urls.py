@@ -1,0 +1,3 @@
+from . import api
+
+urlpatterns = api.urlpatterns
