@@ -8,7 +8,8 @@ from collections import defaultdict
 
 from funding.dossiers.models import DossierDomain, DossierMember
 from indicators.models import GroupKind
-from indicators.selectors import current_catalogue, latest_declared_values
+from indicators.selectors import current_catalogue
+from indicators.state.selectors import current_declared_values
 
 from .models import AuditLine
 from .selectors import FUNDED_DOMAIN_STATUSES
@@ -33,7 +34,8 @@ def checklist_lines(audits) -> list[AuditLine]:
         domains[dossier_id].add(code)
     catalogue = current_catalogue(audits[0].campaign.programme)
     indicators = list(catalogue.indicators.all())
-    values = latest_declared_values(
+    # The latest declared values from the attainment state (issue 17: no read of « latest declared » over the history).
+    values = current_declared_values(
         {e for ids in members.values() for e in ids}, [indicator.pk for indicator in indicators]
     )
     lines = []

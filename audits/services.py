@@ -30,7 +30,7 @@ from django.utils import timezone
 from funding.calendar import programme_delay
 from funding.dossiers import services as dossier_services
 from funding.dossiers.models import ClosureKind, Dossier
-from funding.dossiers.services.common import _establishment_side
+from funding.dossiers.services.common import establishment_side
 from hopen import permissions
 from hopen.audit import audit_record, audit_record_many, diff
 from hopen.exceptions import ApplicationError, PermissionRefused
@@ -246,7 +246,7 @@ def findings_send(*, audit, by, now=None) -> Audit:
     request_audit_letter(audit=audit, kind=AuditLetterKind.DRAFT_FINDINGS)
     dossier = audit.dossier
     notify(
-        recipients=_establishment_side(dossier),
+        recipients=establishment_side(dossier),
         message=f"Contrôle du dossier {dossier.reference} : constats provisoires transmis. Vous pouvez y répondre "
         f"jusqu'au {audit.response_due_on:%d/%m/%Y} (procédure contradictoire).",
         link=_link(audit), subject=f"HOP'EN — contrôle du dossier {dossier.reference}",
@@ -351,7 +351,7 @@ def decision_record(*, audit, decision, reason, by, now=None) -> Audit:
     request_audit_letter(audit=audit, kind=AuditLetterKind.FINAL_DECISION)
     dossier = audit.dossier
     notify(
-        recipients=_establishment_side(dossier),
+        recipients=establishment_side(dossier),
         message=f"Contrôle du dossier {dossier.reference} conclu : {audit.get_decision_display().lower()}.",
         link=_link(audit), subject=f"HOP'EN — contrôle du dossier {dossier.reference}",
     )

@@ -24,6 +24,7 @@ from hopen.input_guard import GuardedFormParser, GuardedMultiPartParser
 from hopen.validation import validate_sane_date
 
 from . import selectors
+from .state.selectors import current_declared_values
 from .attainment import Attainment
 from .evidence import READ_ONLY_MESSAGE, evidence_upload
 from .models import Evidence, Indicator, IndicatorValue, TargetKind, ValueKind, ValueStatus
@@ -97,7 +98,7 @@ def indicator_overview(establishment, programme):
     """
     catalogue = selectors.current_catalogue(programme)
     indicators = list(catalogue.indicators.all())
-    latest = selectors.current_declared_values([establishment.pk], [i.pk for i in indicators])
+    latest = current_declared_values([establishment.pk], [i.pk for i in indicators])
     values = {indicator_id: value for (_, indicator_id), value in latest.items()}
     prefetch_related_objects(list(values.values()), "declared_by")
     with_draft = set(

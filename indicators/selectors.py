@@ -9,7 +9,6 @@ from hopen.permissions import get_establishment_for_reading
 from .attainment import Attainment, group_attainment, prerequisites_attainment, value_attainment
 from .models import CatalogueVersion, GroupKind, Indicator, IndicatorGroup, IndicatorValue, ValueKind, ValueStatus
 from .state.models import CurrentValue
-from .state.selectors import ATTAINMENT_FIELDS, current_declared_values  # noqa: F401 (ATTAINMENT_FIELDS: re-exported)
 
 
 def current_catalogue(programme) -> CatalogueVersion:
@@ -22,25 +21,6 @@ def current_catalogue(programme) -> CatalogueVersion:
         )
         .get(programme=programme, is_current=True)
     )
-
-
-def latest_declared_values(establishment_ids, indicator_ids, *, attainment_only=False) -> dict:
-    """{(establishment id, indicator id): the declared value of the latest date of measurement} — one query over
-    the value HISTORY (`DISTINCT ON`), for history uses (audits, the state's rebuild, older catalogue versions); a read
-    of the catalogue in force reads the attainment state instead (`current_declared_values`, kept on every write).
-
-    `indicator_ids`: the indicators of one programme's catalogue (`current_catalogue(programme)`) — required, since
-    values of every programme's catalogue live in the same table and must never be mixed.
-    `attainment_only`: load only the fields attainment needs (any other field would cost a query per value)."""
-    queryset = IndicatorValue.objects.filter(
-        establishment_id__in=establishment_ids, indicator_id__in=indicator_ids, status=ValueStatus.DECLARED
-    )
-    if attainment_only:
-        queryset = queryset.only(*ATTAINMENT_FIELDS)
-    queryset = queryset.order_by("establishment_id", "indicator_id", "-measured_on").distinct(
-        "establishment_id", "indicator_id"
-    )
-    return {(v.establishment_id, v.indicator_id): v for v in queryset}
 
 
 def attainment_of(indicator, value) -> Attainment:

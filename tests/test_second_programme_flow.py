@@ -32,7 +32,8 @@ from funding.models import CombinedActivity, SoftwareVendor
 from hopen.models import Role
 from indicators.evidence import evidence_upload
 from indicators.models import GroupKind, PriorProgrammeResult, PriorResultKind, Programme, ValueKind
-from indicators.selectors import current_catalogue, group_attainments, latest_declared_values
+from indicators.selectors import current_catalogue, group_attainments
+from indicators.state.selectors import current_declared_values
 from indicators.services import ValueInput, value_declare, value_save_draft
 from indicators.windows import AMI_FILING, DOSSIER_FILING, programme_windows
 from tests.factories import EstablishmentFactory, RegionFactory, user_with_role
@@ -114,7 +115,7 @@ def test_the_demo_campaign_runs_the_whole_flow_today(db, private_root, sent_task
         value_declare(value=value, by=director)
 
     # 2. Attainment on this catalogue.
-    values = latest_declared_values([clinic.pk], [i.pk for i in catalogue.indicators.all()])
+    values = current_declared_values([clinic.pk], [i.pk for i in catalogue.indicators.all()])
     attainments = group_attainments(catalogue, {indicator_id: v for (_, indicator_id), v in values.items()})
     assert attainments["prerequisites"] == "reached"
 

@@ -56,13 +56,6 @@ class Application:
     validated_by_support: bool = False
 
 
-def latest_declared_with_documents(establishment_ids, indicator_ids) -> dict:
-    """{(establishment id, indicator id): latest declared value annotated with `document_count`} (its live
-    justificatory documents, §5.3.1: not deleted, not found infected) — one query on the attainment state
-    (`indicators.state`, kept on every declaration), never on the value history."""
-    return current_declared_values(establishment_ids, indicator_ids)
-
-
 def hn_results(establishment_ids, *, programme) -> dict:
     """{establishment id: HnResults} of the programme's earlier programme (`programme.prior_programme`: Hôpital
     numérique for HOP'EN, §5.3.1); domain codes are the programme's codes (see `indicators.PriorProgrammeResult`) —
@@ -173,7 +166,7 @@ def eligibility_for_establishments(establishments, *, programme, application=Non
     catalogue = current_catalogue(programme)
     indicators = list(catalogue.indicators.all())
     labels = {group.code: group.label for group in catalogue.groups.all()}
-    values = latest_declared_with_documents(ids, [indicator.pk for indicator in indicators])
+    values = current_declared_values(ids, [indicator.pk for indicator in indicators])
     hn_by_establishment = hn_results(ids, programme=programme)
     deadline = derogatory_deadline(programme)
     ghts = _ghts_with_governance(establishments, indicators)

@@ -2,7 +2,7 @@
 
 Internal reads: the caller has already scoped the establishments through the permission policy. Each is one query
 whatever the number of establishments. The state covers the catalogues in force (`current_catalogue`); a value of
-an older catalogue version is history (`indicators.selectors.latest_declared_values`).
+an older catalogue version is history (the value's versions on the entry page, the rebuild in `writer.py`).
 """
 
 from django.db.models import F
@@ -24,7 +24,7 @@ def current_values(establishment_ids, indicator_ids) -> dict:
 
 def current_declared_values(establishment_ids, indicator_ids, *, attainment_only=False) -> dict:
     """{(establishment id, indicator id): the latest declared `IndicatorValue`}, annotated with `document_count` (live
-    justificatory documents) — the shape of `indicators.selectors.latest_declared_values`, read through the state
+    justificatory documents) — read through the state
     (1 query). `attainment_only`: load only the fields attainment needs."""
     values = IndicatorValue.objects.filter(
         current_of__establishment_id__in=list(establishment_ids), current_of__indicator_id__in=list(indicator_ids)

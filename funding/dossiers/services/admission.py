@@ -17,7 +17,7 @@ from indicators import windows
 from ..models import DossierDomain, DossierStatus
 from ..selectors import EDITABLE_STATUSES
 from ..states import TransitionRefused
-from .common import _domain_state, _establishment_side, _lock_domain, _notify, _now, _require_region_money
+from .common import _domain_state, establishment_side, _lock_domain, _notify, _now, _require_region_money
 
 ACTION = "Admission sans présélection AMI"
 
@@ -49,7 +49,7 @@ def domain_admit_without_ami(*, domain, reason, by, now=None) -> DossierDomain:
         actor=by, action="dossier_domain.admit_without_ami", target=domain, changes=diff(before, _domain_state(domain))
     )
     _notify(
-        _establishment_side(dossier),
+        establishment_side(dossier),
         f"L'ARS admet le domaine {domain.domain_code} du dossier {dossier.reference} sans présélection AMI "
         f"(candidature tardive, instruction §5.3.2) : {reason}",
         dossier,

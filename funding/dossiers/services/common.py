@@ -99,8 +99,9 @@ def _ars_officers(region_id):
     ).distinct()
 
 
-def _establishment_side(dossier):
-    """The establishment's users (the filer's; for a GHT dossier also the GHT support directors)."""
+def establishment_side(dossier):
+    """The establishment's users (the filer's; for a GHT dossier also the GHT support directors) — the recipients of
+    what is sent to the establishment's side of a dossier, here and in the audits (`audits.services`)."""
     users = list(_establishment_users([dossier.establishment_id]))
     if dossier.ght_id:
         users += list(_ght_support_directors(dossier.ght_id))

@@ -22,7 +22,7 @@ from .common import (
     _domain_state,
     _dossier_state,
     _envelopes,
-    _establishment_side,
+    establishment_side,
     _lock_domain,
     _notify,
     _now,
@@ -57,7 +57,7 @@ def _conclude_if_decided(dossier, by, now):
         text += f" ; refusé(s) {', '.join(refused)}." if refused else "."
     else:
         text = f"Décision de l'ARS sur le dossier {dossier.reference} : dossier refusé ({', '.join(refused)})."
-    _notify([*_establishment_side(dossier), *_ars_officers(dossier.region_id)], text, dossier, exclude=by)
+    _notify([*establishment_side(dossier), *_ars_officers(dossier.region_id)], text, dossier, exclude=by)
     return target
 
 
@@ -92,7 +92,7 @@ def domain_select(*, domain, seed_amount, by, reason="", now=None) -> DossierDom
     if _conclude_if_decided(dossier, by, now) is None:
         text = f"Domaine {domain.domain_code} du dossier {dossier.reference} sélectionné par l'ARS"
         text += f" (amorçage {french_euros(seed)}{', dérogatoire' if derogatory else ''})." if seed > 0 else "."
-        _notify(_establishment_side(dossier), text, dossier)
+        _notify(establishment_side(dossier), text, dossier)
     return domain
 
 
@@ -127,5 +127,5 @@ def domain_refuse(*, domain, reason, refusal_kind, by, now=None) -> DossierDomai
         if delay is not None:
             allowed = recandidacy_allowed_from(timezone.localdate(now), refusal_kind, delay)
             text += f" Nouvelle candidature possible à partir du {_date(allowed)} (annexe 4 §1)."
-        _notify(_establishment_side(dossier), text, dossier)
+        _notify(establishment_side(dossier), text, dossier)
     return domain

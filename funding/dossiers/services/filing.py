@@ -36,7 +36,7 @@ from .common import (
     _delay,
     _domains_summary,
     _dossier_state,
-    _establishment_side,
+    establishment_side,
     _lock_dossier,
     _members,
     _notify,
@@ -256,7 +256,7 @@ def dossier_initialise(*, dossier, by, now=None) -> Dossier:
     dossier.save()
     audit_record(actor=by, action="dossier.initialise", target=dossier, changes=diff(before, _dossier_state(dossier)))
     _notify(
-        _establishment_side(dossier),
+        establishment_side(dossier),
         f"L'ARS a initialisé le dossier {dossier.reference} : complétez-le puis transmettez-le.",
         dossier,
     )
@@ -375,7 +375,7 @@ def dossier_transmit(*, dossier, by, now=None) -> Dossier:
     audit_record(actor=by, action="dossier.transmit", target=dossier, changes=diff(before, _dossier_state(dossier)))
     deadline = review_deadline(today, _delay(calendar.ARS_DECISION, dossier.programme))
     _notify(
-        [*_ars_officers(dossier.region_id), *_establishment_side(dossier)],
+        [*_ars_officers(dossier.region_id), *establishment_side(dossier)],
         f"Dossier {dossier.reference} de {dossier.establishment.name} transmis à l'ARS le {_date(today)} : décision "
         f"attendue au plus tard le {_date(deadline)}, faute de quoi il est refusé (annexe 4 §1).",
         dossier, exclude=by,
@@ -394,5 +394,5 @@ def dossier_start_review(*, dossier, by, now=None) -> Dossier:
     dossier.status, dossier.review_started_at, dossier.updated_at = target, now, now
     dossier.save()
     audit_record(actor=by, action="dossier.start_review", target=dossier, changes=diff(before, _dossier_state(dossier)))
-    _notify(_establishment_side(dossier), f"L'ARS a ouvert l'instruction du dossier {dossier.reference}.", dossier)
+    _notify(establishment_side(dossier), f"L'ARS a ouvert l'instruction du dossier {dossier.reference}.", dossier)
     return dossier

@@ -24,7 +24,7 @@ from .common import (
     _domain_state,
     _dossier_state,
     _envelopes,
-    _establishment_side,
+    establishment_side,
     _lock_domain,
     _lock_dossier,
     _notify,
@@ -65,7 +65,7 @@ def domain_record_seed_payment(*, domain, by, now=None) -> DossierDomain:
     domain.save()
     audit_record(actor=by, action="dossier_domain.seed_payment", target=domain, changes=diff(before, _domain_state(domain)))
     _notify(
-        _establishment_side(dossier),
+        establishment_side(dossier),
         f"Amorçage de {french_euros(domain.seed_amount)} versé pour le domaine {domain.domain_code} du dossier "
         f"{dossier.reference}.",
         dossier,
@@ -150,5 +150,5 @@ def dossier_close(*, dossier, kind, reason, by, now=None) -> Dossier:
     if claims:
         total = sum((entry.amount for entry in claims), Decimal("0.00"))
         text += f" Remboursement demandé : {french_euros(total)}."
-    _notify([*_establishment_side(dossier), *_ars_officers(dossier.region_id)], text, dossier, exclude=by)
+    _notify([*establishment_side(dossier), *_ars_officers(dossier.region_id)], text, dossier, exclude=by)
     return dossier

@@ -42,7 +42,7 @@ from .common import (
     _domain_state,
     _dossier_state,
     _envelopes,
-    _establishment_side,
+    establishment_side,
     _establishment_users,
     _lock_domain,
     _notify,
@@ -223,7 +223,7 @@ def _write_share(share, by, action, before) -> None:
 
 def _recipients(dossier, share):
     """The establishment side, and for a GHT dossier the member's own editors and directors."""
-    users = list(_establishment_side(dossier))
+    users = list(establishment_side(dossier))
     if dossier.is_ght_dossier:
         users += list(_establishment_users([share.establishment_id]))
     return users
