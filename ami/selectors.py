@@ -11,13 +11,15 @@ import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import Count, DecimalField, Exists, OuterRef, Prefetch, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
 from envelopes.selectors import region_figures
 from funding.loading_envelopes import programme_envelope_table
+from funding.models import FundingCategory
 from hopen import permissions
 from hopen.models import AuditRecord, Region, Role
 from indicators.windows import ARS_PROGRAMMING, Window, programme_windows
@@ -136,6 +138,37 @@ def pre_candidatures_matching(user, establishments, filters: AmiFilters, *, prog
     ).order_by("establishment__name", "establishment__finess")
 
 
+LIST_PAGE_FIELDS = (
+    "id", "establishment", "position", "status", "is_late", "filed_at",
+    "establishment__name", "establishment__finess", "establishment__city", "establishment__status",
+    "establishment__is_espic", "establishment__has_mco", "establishment__has_ssr", "establishment__has_psy",
+    "establishment__has_had", "establishment__ght", "establishment__ght__code", "establishment__region",
+    "establishment__region__name",
+)
+LIST_DOMAIN_FIELDS = (
+    "id", "pre_candidature", "domain_code", "forecast_semester", "priority", "decision", "estimated_amount",
+)
+
+
+def for_list_page(pre_candidatures):
+    """`pre_candidatures_matching` cut to the columns the list page prints (ami/views_ars.py `_list_rows`): no
+    decider, no combined activity, no free text — fewer columns read and fewer instances built per page."""
+    return (
+        pre_candidatures.select_related(None)
+        .select_related("establishment__region", "establishment__ght")
+        .only(*LIST_PAGE_FIELDS)
+        .prefetch_related(None)
+        .prefetch_related(
+            Prefetch("domains", queryset=PreCandidatureDomain.objects.only(*LIST_DOMAIN_FIELDS).order_by("priority"))
+        )
+    )
+
+
+def grid_loaded(programme) -> bool:
+    """Whether the programme's amount grid (annex 3 for HOP'EN) is loaded: one EXISTS query."""
+    return FundingCategory.objects.filter(programme=programme).exists()
+
+
 ELIGIBLE, INELIGIBLE = "eligible", "ineligible"
 
 
@@ -176,49 +209,92 @@ class DomainTotals:
     balance: dict
 
 
+# One statement for every figure of the list (`domain_totals`): the domain lines of the filtered pre-candidatures read
+# once (a CTE referenced twice is materialized), summed per (domain, semester) for the estimates of all and of the
+# pre-selected lines, and per pre-candidature then per (status, ESPIC) for the balance — a pre-candidature is its
+# establishment's for the programme (pre_candidature_one_per_programme): one row each, no DISTINCT over the lines.
+_ACTIVITY_COLUMNS = ",\n".join(
+    f"'{activity}', json_build_array(count(*) FILTER (WHERE e.{flag}), sum(pc.domains) FILTER (WHERE e.{flag}), "
+    f"(sum(pc.amount) FILTER (WHERE e.{flag}))::text)"
+    for activity, flag in ACTIVITY_FIELDS.items()
+)
+DOMAIN_TOTALS_SQL = """
+WITH lines AS (
+    SELECT d.pre_candidature_id, s.establishment_id, d.domain_code, d.forecast_semester, d.decision,
+           d.estimated_amount AS amount
+      FROM ami_precandidaturedomain d
+      JOIN ({scope}) s (id, establishment_id) ON s.id = d.pre_candidature_id
+     WHERE TRUE{condition}
+),
+per_pre_candidature AS (
+    SELECT establishment_id, count(*) AS domains, coalesce(sum(amount), 0) AS amount
+      FROM lines GROUP BY pre_candidature_id, establishment_id
+)
+SELECT json_build_object(
+  'estimates', (SELECT coalesce(json_agg(json_build_array(
+        domain_code, forecast_semester, lines, unknown, amount, pre_lines, pre_unknown, pre_amount)), '[]')
+      FROM (SELECT domain_code, forecast_semester, count(*) AS lines, count(*) FILTER (WHERE amount IS NULL) AS unknown,
+                   sum(amount)::text AS amount,
+                   count(*) FILTER (WHERE decision = '{preselected}') AS pre_lines,
+                   count(*) FILTER (WHERE decision = '{preselected}' AND amount IS NULL) AS pre_unknown,
+                   (sum(amount) FILTER (WHERE decision = '{preselected}'))::text AS pre_amount
+              FROM lines GROUP BY domain_code, forecast_semester) estimates),
+  'balance', (SELECT coalesce(json_agg(json_build_array(
+        status, is_espic, establishments, domains, amount, activities)), '[]')
+      FROM (SELECT e.status, e.is_espic, count(*) AS establishments, sum(pc.domains) AS domains,
+                   sum(pc.amount)::text AS amount, json_build_object({activities}) AS activities
+              FROM per_pre_candidature pc JOIN hopen_establishment e ON e.id = pc.establishment_id
+             GROUP BY e.status, e.is_espic) balance)
+)
+"""
+
+
+def _decimal(text) -> Decimal | None:
+    return None if text is None else Decimal(text)
+
+
+def _domain_figures(scope_sql, scope_params, filters: AmiFilters) -> dict:
+    """DOMAIN_TOTALS_SQL over the pre-candidatures of `scope_sql` (id, establishment): {"estimates", "balance"} as
+    psycopg decodes the json (sums as text: exact decimals)."""
+    condition, params = "", list(scope_params)
+    for column, value in (("domain_code", filters.domain), ("decision", filters.decision)):
+        if value:
+            condition += f" AND d.{column} = %s"
+            params.append(value)
+    sql = DOMAIN_TOTALS_SQL.format(
+        scope=scope_sql, condition=condition, activities=_ACTIVITY_COLUMNS, preselected=Decision.PRESELECTED.value
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()[0]
+
+
 def domain_totals(pre_candidatures, filters: AmiFilters) -> DomainTotals:
     """The totals of every domain line of the filtered pre-candidatures (passing the domain filters), summed in
-    the database — two grouped queries whatever the number of lines (thousands for the nation)."""
-    lines = PreCandidatureDomain.objects.filter(
-        pre_candidature__in=pre_candidatures.order_by().values("pk")
-    ).filter(domain_condition(filters)).order_by()
-    preselected = Q(decision=Decision.PRESELECTED)
-    unknown = Q(estimated_amount__isnull=True)
-    estimates = lines.values("domain_code", "forecast_semester").annotate(
-        lines=Count("pk"), unknown=Count("pk", filter=unknown), amount=Sum("estimated_amount"),
-        pre_lines=Count("pk", filter=preselected), pre_unknown=Count("pk", filter=preselected & unknown),
-        pre_amount=Sum("estimated_amount", filter=preselected),
-    )
+    the database — one statement whatever the number of lines (thousands for the nation)."""
+    try:
+        scope_sql, scope_params = pre_candidatures.order_by().values("pk", "establishment_id").query.sql_with_params()
+    except EmptyResultSet:  # a filter that matches nothing by construction (no eligible pre-candidature, say)
+        figures = {"estimates": [], "balance": []}
+    else:
+        figures = _domain_figures(scope_sql, scope_params, filters)
     all_groups, preselected_groups = [], []
-    for row in estimates:
-        key = (row["domain_code"], row["forecast_semester"])
-        all_groups.append((*key, row["lines"], row["unknown"], row["amount"]))
-        preselected_groups.append((*key, row["pre_lines"], row["pre_unknown"], row["pre_amount"]))
-
-    establishment = "pre_candidature__establishment"
-    amount = Coalesce("estimated_amount", Value(Decimal("0.00")), output_field=DecimalField())
-    activity_sums = {}
-    for activity, flag in ACTIVITY_FIELDS.items():
-        has = Q(**{f"{establishment}__{flag}": True})
-        activity_sums[f"{activity}_e"] = Count(f"{establishment}_id", filter=has, distinct=True)
-        activity_sums[f"{activity}_d"] = Count("pk", filter=has)
-        activity_sums[f"{activity}_a"] = Sum(amount, filter=has)
+    for domain, semester, lines, unknown, amount, pre_lines, pre_unknown, pre_amount in figures["estimates"]:
+        all_groups.append((domain, semester, lines, unknown, _decimal(amount)))
+        preselected_groups.append((domain, semester, pre_lines, pre_unknown, _decimal(pre_amount)))
     balance_groups = [
         programming.BalanceGroup(
-            status_group=programming.balance_status(row[f"{establishment}__status"], row[f"{establishment}__is_espic"]),
-            establishments=row["establishments"],
-            domains=row["domains"],
-            amount=row["amount"],
+            status_group=programming.balance_status(status, is_espic),
+            establishments=establishments,
+            domains=domains,
+            amount=Decimal(amount),
             activities={
-                activity: (row[f"{activity}_e"], row[f"{activity}_d"], row[f"{activity}_a"])
-                for activity in ACTIVITY_FIELDS
-                if row[f"{activity}_d"]
+                activity: (activity_establishments, activity_domains, Decimal(activity_amount))
+                for activity, (activity_establishments, activity_domains, activity_amount) in activities.items()
+                if activity_domains
             },
         )
-        for row in lines.values(f"{establishment}__status", f"{establishment}__is_espic").annotate(
-            establishments=Count(f"{establishment}_id", distinct=True), domains=Count("pk"), amount=Sum(amount),
-            **activity_sums,
-        )
+        for status, is_espic, establishments, domains, amount, activities in figures["balance"]
     ]
     return DomainTotals(
         totals=programming.estimate_totals_of_groups(all_groups),

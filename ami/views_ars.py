@@ -6,6 +6,9 @@ Every page asks the permission policy: the lists answer 403 to any role but ARS 
 region), a pre-candidature out of the user's scope answers 404, a decision by anyone but the region's ARS 403.
 """
 
+from dataclasses import asdict
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,6 +18,8 @@ from django.http import Http404, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
+from django.utils.html import format_html_join
 from django.views.decorators.http import require_GET, require_http_methods
 
 from funding.rules import category_of
@@ -23,10 +28,12 @@ from hopen import permissions
 from hopen.exceptions import ApplicationError, PermissionRefused
 from hopen.audit_display import present
 from hopen.exports import FORMAT_REFUSED, export_format
+from hopen.formatting import french_euros
 from hopen.models import AuditRecord
 from indicators.models import CatalogueVersion
 
 from . import exports, programming, selectors
+from .badges import decision_badge
 from .forms_ars import DecisionForm, ProgrammingRegionForm, filtered_pre_candidatures
 from .models import Decision, FilingStatus
 from .services import can_decide, pre_candidature_decide
@@ -74,40 +81,138 @@ def _tab_url(finess):
 # --- The region's pre-candidatures -------------------------------------------------------------------------------
 
 
+# One domain line of the list, rendered here rather than by the template: a hundred lines per page, each six template
+# lookups and an include. The badges are the detail page's (ami/badges.py).
+_DOMAIN_LINE = (
+    '<li data-domain="{}"><strong>{}</strong> {}, priorité {}, {} '
+    '<span class="fr-badge fr-badge--sm fr-badge--{}">{}</span></li>'
+)
+
+
+def _list_rows(pre_candidatures, *, national: bool) -> list[dict]:
+    """The page's rows, every cell formatted once here (the domain lines as HTML): the template prints plain values
+    instead of resolving chains of attributes and filters per cell (25 rows, a hundred domain lines).
+    `pre_candidature` and `domains` ((domain, estimated amount) pairs) stay for the readers of the context (tests,
+    bench/limits.py)."""
+    rows = []
+    for pre_candidature in pre_candidatures:
+        establishment = pre_candidature.establishment
+        place = [establishment.finess, establishment.city]
+        if establishment.ght_id:
+            place.append(f"GHT {establishment.ght.code}")
+        if national:
+            place.append(establishment.region.name)
+        domains = list(pre_candidature.domains.all())
+        lines = format_html_join("\n", _DOMAIN_LINE, (
+            (
+                domain.domain_code, domain.domain_code, domain.forecast_semester, domain.priority,
+                "montant inconnu" if domain.estimated_amount is None else french_euros(domain.estimated_amount),
+                *decision_badge(domain.decision),
+            )
+            for domain in domains
+        ))
+        filed_at = pre_candidature.filed_at
+        rows.append({
+            "pre_candidature": pre_candidature,
+            "domains": [(domain, domain.estimated_amount) for domain in domains],
+            "finess": establishment.finess,
+            "name": establishment.name,
+            "url": reverse("ami:ars_detail", args=[pre_candidature.pk]),
+            "place": " — ".join(place),
+            "status_label": establishment.status_label,
+            "activities": ", ".join(str(activity) for activity in establishment.activities),
+            "position": pre_candidature.get_position_display(),
+            "filing": (
+                timezone.localtime(filed_at).strftime("%d/%m/%Y") if filed_at
+                else pre_candidature.get_status_display()
+            ),
+            "late": pre_candidature.is_late,
+            "lines": lines,
+        })
+    return rows
+
+
+def _estimate_table(totals) -> dict:
+    """`programming.EstimateTotals` as the table prints it, the euros formatted once (ars_estimate_table.html)."""
+    years = totals.years
+    return {
+        "years": [str(year) for year in years],
+        "rows": [
+            {
+                "domain": row["domain"],
+                "count": row["count"],
+                "cells": [french_euros(amount) for amount in row["cells"]],
+                "total": french_euros(row["total"]),
+                "total_value": str(row["total"]),
+            }
+            for row in totals.table()
+        ],
+        "footer": bool(totals.counts),
+        "year_row": [french_euros(totals.by_year[year]) for year in years],
+        "total": french_euros(totals.total),
+        "total_value": str(totals.total),
+    }
+
+
+def _list_figures(request, pre_candidatures, filters, ami_filters) -> dict:
+    """The figures of the list that depend only on the scope, the programme and the filters (the cached section of
+    ars_list.html): the estimates per domain and year, the balance, the envelope and its use."""
+    summed = selectors.domain_totals(pre_candidatures, ami_filters)
+    envelope = selectors.envelope_for(request.programme, _region_codes(request.user, filters))
+    return {
+        "totals": summed.totals,
+        "preselected_totals": summed.preselected,
+        "balance": summed.balance,
+        "envelope": envelope,
+        "envelope_requested": programming.envelope_use(envelope=envelope.amount, planned=summed.totals.total),
+        "envelope_preselected": programming.envelope_use(envelope=envelope.amount, planned=summed.preselected.total),
+        "totals_table": _estimate_table(summed.totals),
+        "preselected_table": _estimate_table(summed.preselected),
+    }
+
+
+def _figures_key(user, programme, filters, ami_filters) -> tuple:
+    """The key parts of the cached figures (hopen/figure_cache.py): the programme, the scope the permission policy
+    gave (the nation, or the ARS's regions) and every filter value that changes the figures, normalized (the
+    cleaned values: an invalid one was dropped from the figures, so from the key too; the page never counts)."""
+    scope = permissions.scope_of(user)
+    scope_part = "nation" if scope.national else "regions-" + ",".join(str(pk) for pk in sorted(scope.region_ids))
+    values = {**filters, **asdict(ami_filters)}
+    filter_part = urlencode(sorted((name, str(value)) for name, value in values.items() if value))
+    return (programme.pk, scope_part, filter_part)
+
+
 @login_required
 @require_GET
 def ars_list(request):
     """§5.3.2 / annex 4 §3: the pre-candidatures of the region (the nation for the DGOS), filtered, with the
     estimated amounts per domain and per year of forecast target attainment next to the regional envelope, and
-    the balance between statuses and activities the instruction recommends."""
+    the balance between statuses and activities the instruction recommends.
+
+    The figures (estimates, balance, envelope) are lazy: computed only when the template's cached section misses
+    (`{% cached_figures %}`) or when something reads them."""
     _require_browse(request.user)
     form, filters, ami_filters, pre_candidatures = filtered_pre_candidatures(request)
-    grid = amount_grid(request.programme)
-    page = Paginator(pre_candidatures, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = []
-    for pre_candidature in page.object_list:
-        domains = [(domain, domain.estimated_amount) for domain in pre_candidature.domains.all()]
-        rows.append({"pre_candidature": pre_candidature, "domains": domains})
+    national = permissions.scope_of(request.user).national
+    page = Paginator(selectors.for_list_page(pre_candidatures), PAGE_SIZE).get_page(request.GET.get("page"))
+    programme = request.programme
+    figures = SimpleLazyObject(lambda: _list_figures(request, pre_candidatures, filters, ami_filters))
 
-    summed = selectors.domain_totals(pre_candidatures, ami_filters)
-    totals, preselected_totals = summed.totals, summed.preselected
-    region_codes = _region_codes(request.user, filters)
-    envelope = selectors.envelope_for(request.programme, region_codes)
+    def figure(name):  # the figures by name, for the readers of the context (tests, bench/limits.py `ami_figures`)
+        return SimpleLazyObject(lambda: figures[name])
+
     context = {
-        "programme": request.programme,
+        "programme": programme,
         "form": form,
         "page": page,
-        "rows": rows,
-        "totals": totals,
-        "preselected_totals": preselected_totals,
-        "envelope": envelope,
-        "envelope_requested": programming.envelope_use(envelope=envelope.amount, planned=totals.total),
-        "envelope_preselected": programming.envelope_use(
-            envelope=envelope.amount, planned=preselected_totals.total
-        ),
-        "balance": summed.balance,
-        "scope_national": permissions.scope_of(request.user).national,
-        "grid_missing": not grid.categories,
+        "rows": _list_rows(page.object_list, national=national),
+        "figures_key": _figures_key(request.user, programme, filters, ami_filters),
+        "figures": figures,
+        **{name: figure(name) for name in (
+            "totals", "preselected_totals", "envelope", "envelope_requested", "envelope_preselected", "balance",
+        )},
+        "scope_national": national,
+        "grid_missing": not selectors.grid_loaded(programme),
         "domain_filtered": ami_filters.has_domain_filter,
         "query": _query_without(request, "page"),
     }

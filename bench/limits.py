@@ -118,7 +118,7 @@ def dashboard_figures(context: dict) -> dict:
         "slipped_prerequisites_count": data.slipped_prerequisites_count,
         "slipped_prerequisites": [[d.reference, d.slip.days] for d in data.slipped_prerequisites],
         "slipped_targets_count": data.slipped_targets_count,
-        "slipped_targets": [[d.dossier.reference, d.domain_code, d.slip.days] for d in data.slipped_targets],
+        "slipped_targets": [[d.reference, d.domain_code, d.slip.days] for d in data.slipped_targets],
     }
 
 
@@ -271,7 +271,7 @@ LIMITS = [
         "attainment_table_prerequisites", "/indicateurs/etablissements/?prerequisites=oui",
         "attainment_table_prerequisites.sql", attainment_table_figures,
     ),
-    Limit("ami_national_list", "/ami/region/", "ami_national_list.sql", ami_figures),
+    Limit("ami_national_list", "/ami/region/", "ami_national_list.sql", ami_figures, cached=True),
 ]
 
 

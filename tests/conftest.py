@@ -52,7 +52,10 @@ def _empty_figure_cache():
     rolled-back test can leave equal from one test to the next with other data (hopen/figure_cache.py)."""
     from django.core.cache import cache
 
+    from hopen import site_config
+
     cache.clear()
+    site_config.clear()  # the DSFR configuration kept per process (hopen/site_config.py)
 
 
 @pytest.fixture(autouse=True)

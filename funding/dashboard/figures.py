@@ -15,15 +15,8 @@ from django.http import Http404
 from hopen import permissions
 from hopen.figure_cache import cached_figures
 
-from .selectors import (
-    SELECTED_PAGE_SIZE,
-    Dashboard,
-    DashboardScope,
-    _catalogue_groups,
-    _dossiers,
-    dashboard,
-    selected_dossiers_page,
-)
+from .lists import SELECTED_PAGE_SIZE, selected_dossiers_page
+from .selectors import Dashboard, DashboardScope, catalogue_groups, dashboard, selected_dossiers
 
 
 def figures_scope(scope: DashboardScope, programme) -> tuple:
@@ -69,7 +62,8 @@ def cached_dashboard(user, scope: DashboardScope, *, programme, page_number=None
     page = cached_figures(
         "dashboard-page", (*parts, number),
         lambda: portable_page(selected_dossiers_page(
-            _dossiers(scope, programme), number, programme=programme, group_ids=_catalogue_groups(programme)
+            selected_dossiers(scope, programme), number, count=data.selected_page.paginator.count,
+            national=scope.national, programme=programme, group_ids=catalogue_groups(programme),
         )),
         version=version,
     )

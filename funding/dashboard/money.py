@@ -6,12 +6,15 @@ beneficiaries or entries on the Python side (no loop over them)."""
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, CharField, Count, DecimalField, F, Q, Sum, Value, When
+from django.db import connection
+from django.db.models import Case, CharField, DecimalField, F, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from envelopes.models import EntryKind, LedgerEntry, Sector
 from hopen.models import Activity
 from hopen.sectors import ESPIC, PRIVATE, PUBLIC, sector_of, sector_q
+
+SECTOR_LABELS = dict(Sector.choices)  # « Public », « Privé », « ESPIC »
 
 ZERO = Decimal("0.00")
 MONEY_ZERO = Value(ZERO, output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -50,6 +53,11 @@ class MoneyRow:
         name = KIND_FIELDS[kind]
         setattr(self, name, getattr(self, name) + amount)
 
+    def __getitem__(self, name):
+        # Django's template engine tries `row[name]` before `row.name`: answering it spares an exception per
+        # printed amount (the table of the largest beneficiaries prints hundreds).
+        return getattr(self, name)
+
 
 KIND_FIELDS = {
     EntryKind.SEED_COMMITMENT: "seed_committed", EntryKind.SEED_PAYMENT: "seed_paid",
@@ -85,62 +93,111 @@ def _fill(row: MoneyRow, values: dict, prefix: str = "") -> MoneyRow:
     return row
 
 
-def distribution(envelope_ids, limit: int):
-    """Ledger sums by status group, by activity and by beneficiary (annex 4 §3), three aggregates in SQL: by
-    sector; by activity (with the number of beneficiaries); the `limit` largest beneficiaries. Returns
-    (sectors, activities, largest beneficiaries, number of beneficiaries)."""
-    entries = LedgerEntry.objects.filter(
-        envelope_id__in=envelope_ids, kind__in=MONEY_KINDS, establishment__isnull=False
-    ).order_by()
-    by_sector = {
-        row["group"]: row
-        for row in entries.annotate(group=_entry_sector()).values("group").annotate(
-            **_kind_sums(), establishments=Count("establishment_id", distinct=True)
-        )
-    }
-    sectors = []
-    for key, label in Sector.choices:
-        row = MoneyRow(key, label)
-        if key in by_sector:
-            _fill(row, by_sector[key]).establishments = by_sector[key]["establishments"]
-        sectors.append(row)
-    aggregates = {"beneficiaries": Count("establishment_id", distinct=True)}
-    for activity, flag in ACTIVITY_FLAGS:
-        present = Q(**{f"establishment__{flag}": True})
-        aggregates.update(_kind_sums(f"{activity.value}_", present))
-        aggregates[f"{activity.value}_n"] = Count("establishment_id", distinct=True, filter=present)
-    totals = entries.aggregate(**aggregates)
-    activities = []
-    for activity, _ in ACTIVITY_FLAGS:
-        row = _fill(MoneyRow(activity.value, activity.label), totals, f"{activity.value}_")
-        row.establishments = totals[f"{activity.value}_n"]
-        activities.append(row)
-    sums = _kind_sums()
-    largest = (
-        entries.values(
-            "establishment_id", "establishment__name", "establishment__finess", "establishment__status",
-            "establishment__is_espic", *(f"establishment__{flag}" for _, flag in ACTIVITY_FLAGS),
-            "establishment__region__name", "establishment__ght__code",
-        )
-        .annotate(
-            **sums,
-            committed=sums["seed_committed"] + sums["usage_committed"], paid=sums["seed_paid"] + sums["usage_paid"],
-        )
-        .order_by("-committed", "-paid", "establishment__name", "establishment_id")[:limit]
+# One statement for the three distributions (issue 17: three ORM aggregates over the same entries cost twice their
+# SQL in query building, and grouping the largest beneficiaries by every column of the establishment sorted the
+# whole ledger on disk). `money` is the ORM's: the entries of the envelopes summed per beneficiary and sector of the
+# entry (`_entry_sector`, the one sector rule); a beneficiary counts once per sector and once per activity.
+DISTRIBUTION_SQL = """
+WITH money AS MATERIALIZED ({money}),
+beneficiaries AS (
+    SELECT m.establishment_id, {beneficiary_sums}
+      FROM money m GROUP BY m.establishment_id
+)
+SELECT 'sector', m.sector_group, count(*), {money_sums}, NULL::json FROM money m GROUP BY m.sector_group
+UNION ALL
+SELECT 'activity', a.activity, count(*), {activity_sums}, NULL
+  FROM beneficiaries b JOIN hopen_establishment e ON e.id = b.establishment_id
+ CROSS JOIN LATERAL (VALUES {activity_flags}) a(activity, present)
+ WHERE a.present GROUP BY a.activity
+UNION ALL
+SELECT 'beneficiaries', '', count(*), {no_sums}, NULL FROM beneficiaries
+UNION ALL
+(SELECT 'largest', b.establishment_id::text, 0, {largest_sums},
+        json_build_object('name', e.name, 'finess', e.finess, 'status', e.status, 'is_espic', e.is_espic,
+                          'activities', json_build_array({largest_flags}), 'region', r.name,
+                          'ght', coalesce(g.code, ''))
+   FROM beneficiaries b JOIN hopen_establishment e ON e.id = b.establishment_id
+   JOIN hopen_region r ON r.id = e.region_id LEFT JOIN hopen_ght g ON g.id = e.ght_id
+  ORDER BY b.seed_committed + b.usage_committed DESC, b.seed_paid + b.usage_paid DESC, e.name, b.establishment_id
+  LIMIT %s)
+"""
+
+
+def _distribution_sql(money_sql: str) -> str:
+    names = list(KIND_FIELDS.values())
+    return DISTRIBUTION_SQL.format(
+        money=money_sql,
+        beneficiary_sums=", ".join(f"sum(m.{name}) AS {name}" for name in names),
+        money_sums=", ".join(f"sum(m.{name})" for name in names),
+        activity_sums=", ".join(f"sum(b.{name})" for name in names),
+        no_sums=", ".join("NULL::numeric" for _ in names),
+        largest_sums=", ".join(f"b.{name}" for name in names),
+        activity_flags=", ".join(f"('{activity.value}', e.{flag})" for activity, flag in ACTIVITY_FLAGS),
+        largest_flags=", ".join(
+            f"CASE WHEN e.{flag} THEN '{activity.value}' END" for activity, flag in ACTIVITY_FLAGS
+        ),
     )
+
+
+def distribution(envelope_ids, limit: int):
+    """Ledger sums by status group, by activity and by beneficiary (annex 4 §3), in one statement: by sector; by
+    activity (with the number of beneficiaries); the `limit` largest beneficiaries. Returns (sectors, activities,
+    largest beneficiaries, number of beneficiaries)."""
+    if not envelope_ids:
+        return _money_rows(Sector.choices, {}), _money_rows(_activity_choices(), {}), [], 0
+    money = (
+        LedgerEntry.objects.filter(envelope_id__in=envelope_ids, kind__in=MONEY_KINDS, establishment__isnull=False)
+        .values("establishment_id", sector_group=_entry_sector())
+        .annotate(**_kind_sums())
+        .order_by()
+    )
+    money_sql, money_params = money.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(_distribution_sql(money_sql), (*money_params, limit))
+        rows = cursor.fetchall()
+    names = list(KIND_FIELDS.values())
+    parts = {"sector": {}, "activity": {}, "largest": []}
+    beneficiaries = 0
+    for part, key, count, *values in rows:
+        detail = values.pop()
+        if part == "beneficiaries":
+            beneficiaries = count
+            continue
+        row = dict(zip(names, values, strict=True), key=key, count=count, detail=detail)
+        if part == "largest":
+            parts["largest"].append(row)
+        else:
+            parts[part][key] = row
+    sectors = _money_rows(Sector.choices, parts["sector"])
+    activities = _money_rows(_activity_choices(), parts["activity"])
     establishments = [
-        _fill(
-            MoneyRow(
-                str(row["establishment_id"]), row["establishment__name"],
-                detail={
-                    "finess": row["establishment__finess"], "region": row["establishment__region__name"],
-                    "ght": row["establishment__ght__code"] or "",
-                    "sector": sector_of(row["establishment__status"], row["establishment__is_espic"]),
-                    "activities": [a.value for a, flag in ACTIVITY_FLAGS if row[f"establishment__{flag}"]],
-                },
-            ),
-            row,
-        )
-        for row in largest
+        _fill(MoneyRow(row["key"], row["detail"]["name"], detail=_detail(row["detail"])), row)
+        for row in parts["largest"]
     ]
-    return sectors, activities, establishments, totals["beneficiaries"]
+    return sectors, activities, establishments, beneficiaries
+
+
+def _detail(establishment: dict) -> dict:
+    """What the table prints of a beneficiary, its sector's label and activities written once here."""
+    sector = sector_of(establishment["status"], establishment["is_espic"])
+    activities = [code for code in establishment["activities"] if code]
+    return {
+        "finess": establishment["finess"], "region": establishment["region"], "ght": establishment["ght"],
+        "sector": sector, "sector_label": SECTOR_LABELS[sector], "activities": activities,
+        "activities_text": ", ".join(activities),
+    }
+
+
+def _activity_choices():
+    return [(activity.value, activity.label) for activity, _ in ACTIVITY_FLAGS]
+
+
+def _money_rows(choices, sums: dict) -> list[MoneyRow]:
+    """One row per group of `choices`, in their order, zero for a group without money."""
+    rows = []
+    for key, label in choices:
+        row = MoneyRow(key, label)
+        if key in sums:
+            _fill(row, sums[key]).establishments = sums[key]["count"]
+        rows.append(row)
+    return rows

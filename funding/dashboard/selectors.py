@@ -17,16 +17,15 @@ refused. A constant number of queries whatever the number of dossiers: every fig
 lists are limited or paginated (tests/funding/dashboard/test_selectors.py, bench/dashboard.py).
 """
 
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.paginator import Page, Paginator
-from django.db.models import Count, DurationField, Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Sum
+from django.core.paginator import Page
+from django.db.models import Count, Exists, F, OuterRef, Q, Sum
 from django.http import Http404
 
 from envelopes.ledger import balances_of
-from envelopes.models import Envelope, LedgerEntry
+from envelopes.models import Envelope
 from envelopes.rules import Balances
 from envelopes.selectors import balances_total
 from funding.dossiers.models import Dossier, DossierDomain, DossierStatus, DomainStatus
@@ -36,20 +35,21 @@ from hopen.models import Region, Role
 from indicators.models import CatalogueVersion, IndicatorGroup
 
 from . import attainment
-from .money import MONEY_KINDS, ZERO, MoneyRow, distribution
+from .lists import (
+    SELECTED_DOMAIN_STATUSES,
+    SLIP_IGNORED_DOMAIN_STATUSES,
+    SlippedDate,
+    selected_dossiers_page,
+    slipped_prerequisites,
+    slipped_targets,
+)
+from .money import ZERO, MoneyRow, distribution
 
 DASHBOARD_REFUSED = "Le pilotage des financements est réservé aux ARS et à la DGOS."
-# A domain counts as selected from its selection on, whatever happened next (annex 4 §3 « dossier retenu »).
-SELECTED_DOMAIN_STATUSES = (
-    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
-)
 # The selected dossiers and their slipped dates are followed while the dossier is alive: a refused or closed
 # dossier (audit failure, abandonment) leaves the lists; its money stays in the ledger figures.
 UNFOLLOWED_DOSSIER_STATUSES = (DossierStatus.REFUSED, DossierStatus.CLOSED)
-SLIP_IGNORED_DOMAIN_STATUSES = (DomainStatus.PENDING, DomainStatus.REFUSED)
 ESTABLISHMENT_LIMIT = 100
-SLIPPED_LIMIT = 100
-SELECTED_PAGE_SIZE = 50
 
 
 # --- Scope ------------------------------------------------------------------------------------------------------
@@ -149,10 +149,10 @@ class Dashboard:
     selected_establishments: int
     domains: list[DomainSummary]
     attainment: Attainment
-    selected_page: Page
-    slipped_prerequisites: list
+    selected_page: Page  # of lists.SelectedDossier
+    slipped_prerequisites: list[SlippedDate]
     slipped_prerequisites_count: int
-    slipped_targets: list
+    slipped_targets: list[SlippedDate]
     slipped_targets_count: int
 
     @property
@@ -160,22 +160,28 @@ class Dashboard:
         return sum(d.selected for d in self.domains)
 
 
-def _dossiers(scope: DashboardScope, programme):
-    dossiers = Dossier.objects.filter(programme=programme)
-    return dossiers if scope.national else dossiers.filter(region=scope.region)
+def followed_dossiers(scope: DashboardScope, programme, prefix: str = "") -> Q:
+    """The dossiers the dashboard follows: the programme's, in the scope, neither refused nor closed — a Q on
+    Dossier, or through `prefix` (« dossier__ » from DossierDomain: a join, not an IN subquery on the dossiers)."""
+    followed = Q(**{f"{prefix}programme": programme}) & ~Q(**{f"{prefix}status__in": UNFOLLOWED_DOSSIER_STATUSES})
+    return followed if scope.national else followed & Q(**{f"{prefix}region": scope.region})
 
 
-def _followed(dossiers):
-    return dossiers.exclude(status__in=UNFOLLOWED_DOSSIER_STATUSES)
+def selected_dossiers(scope: DashboardScope, programme, prefix: str = "") -> Q:
+    """The followed dossiers with at least one selected domain (annex 4 §3 « dossier retenu »), a Q on Dossier or
+    through `prefix` (« dossier__ » from DossierMember)."""
+    dossier = OuterRef("dossier_id" if prefix else "pk")
+    selected = DossierDomain.objects.filter(dossier_id=dossier, status__in=SELECTED_DOMAIN_STATUSES)
+    return followed_dossiers(scope, programme, prefix) & Q(Exists(selected))
 
 
-def _selected_domains(dossiers):
+def _selected_domains(scope: DashboardScope, programme):
     return DossierDomain.objects.filter(
-        dossier__in=_followed(dossiers).values("pk"), status__in=SELECTED_DOMAIN_STATUSES
+        followed_dossiers(scope, programme, "dossier__"), status__in=SELECTED_DOMAIN_STATUSES
     )
 
 
-def _catalogue_groups(programme) -> dict | None:
+def catalogue_groups(programme) -> dict | None:
     """{code: id} of the indicator groups of the programme's catalogue in force (None: no catalogue, attainment
     cannot be measured) — one query (two for a catalogue without groups)."""
     groups = dict(
@@ -188,9 +194,8 @@ def _catalogue_groups(programme) -> dict | None:
     return None
 
 
-def _domain_summaries(dossiers, group_ids) -> list[DomainSummary]:
+def _domain_summaries(selected, group_ids) -> list[DomainSummary]:
     """The selected domains by code, with their targets reached by every candidate (attainment state) — one query."""
-    selected = _selected_domains(dossiers)
     reached = {}
     if group_ids is not None:
         selected = attainment.domain_targets_reached(selected, group_ids)
@@ -212,9 +217,11 @@ def _domain_summaries(dossiers, group_ids) -> list[DomainSummary]:
     ]
 
 
-def _attainment(dossiers, programme, group_ids) -> Attainment:
+def _attainment(scope: DashboardScope, programme, group_ids) -> Attainment:
     """Candidate establishments of the selected dossiers and those who met the prerequisites — one query."""
-    counts = attainment.candidate_counts(_selected_domains(dossiers), programme)
+    counts = attainment.candidate_counts(
+        selected_dossiers(scope, programme), selected_dossiers(scope, programme, "dossier__"), programme
+    )
     if group_ids is None:
         return Attainment(available=False, establishments=counts["establishments"])
     return Attainment(
@@ -222,154 +229,84 @@ def _attainment(dossiers, programme, group_ids) -> Attainment:
     )
 
 
-def _selected_counts(dossiers) -> dict[int, dict]:
-    """{region id: {"dossiers": n, "establishments": n}} of the dossiers with at least one selected domain."""
-    selected = DossierDomain.objects.filter(dossier=OuterRef("pk"), status__in=SELECTED_DOMAIN_STATUSES)
+def _region_counts(followed: Q) -> dict[int, dict]:
+    """{region id: {"dossiers", "establishments", "slipped_prerequisites", "slipped_targets"}}: the selected
+    dossiers and their establishments, the dossiers whose prerequisites date slipped and the domains (neither
+    pending nor refused) whose target deadline slipped — one query, the followed dossiers joined to their domains
+    once (hence the DISTINCT counts of dossiers)."""
+    selected = Q(domains__status__in=SELECTED_DOMAIN_STATUSES)
+    slipped_target = Q(domains__target_deadline__gt=F("domains__target_deadline_initial")) & ~Q(
+        domains__status__in=SLIP_IGNORED_DOMAIN_STATUSES
+    )
     rows = (
-        _followed(dossiers).filter(Exists(selected))
+        Dossier.objects.filter(followed)
         .values("region_id")
-        .annotate(dossiers=Count("id"), establishments=Count("establishment_id", distinct=True))
+        .annotate(
+            dossiers=Count("id", distinct=True, filter=selected),
+            establishments=Count("establishment_id", distinct=True, filter=selected),
+            slipped_prerequisites=Count(
+                "id", distinct=True, filter=Q(prerequisites_forecast__gt=F("prerequisites_forecast_initial"))
+            ),
+            slipped_targets=Count("domains", filter=slipped_target),
+        )
         .order_by()
     )
     return {row["region_id"]: row for row in rows}
-
-
-def _slipped_prerequisites_queryset(dossiers):
-    return _followed(dossiers).filter(prerequisites_forecast__gt=F("prerequisites_forecast_initial"))
-
-
-def _slipped_targets_queryset(dossiers):
-    return DossierDomain.objects.filter(
-        dossier__in=_followed(dossiers).values("pk"), target_deadline__gt=F("target_deadline_initial")
-    ).exclude(status__in=SLIP_IGNORED_DOMAIN_STATUSES)
-
-
-def _count_by_region(queryset, region_field) -> dict[int, int]:
-    return {
-        row[region_field]: row["n"]
-        for row in queryset.values(region_field).annotate(n=Count("id")).order_by()
-    }
-
-
-def _slipped_lists(dossiers):
-    """The slipped dates, largest slip first (limited to SLIPPED_LIMIT each) and their counts per region."""
-    prerequisites = _slipped_prerequisites_queryset(dossiers)
-    targets = _slipped_targets_queryset(dossiers)
-    slip = ExpressionWrapper(
-        F("prerequisites_forecast") - F("prerequisites_forecast_initial"), output_field=DurationField()
-    )
-    prerequisites_list = list(
-        prerequisites.select_related("establishment", "ght", "region")
-        .annotate(slip=slip)
-        .order_by("-slip", "reference")[:SLIPPED_LIMIT]
-    )
-    domain_slip = ExpressionWrapper(F("target_deadline") - F("target_deadline_initial"), output_field=DurationField())
-    targets_list = list(
-        targets.select_related("dossier", "dossier__establishment", "dossier__ght", "dossier__region")
-        .annotate(slip=domain_slip)
-        .order_by("-slip", "dossier__reference", "domain_code")[:SLIPPED_LIMIT]
-    )
-    return (
-        prerequisites_list, _count_by_region(prerequisites, "region_id"),
-        targets_list, _count_by_region(targets, "dossier__region_id"),
-    )
-
-
-def _domain_money(domain_ids) -> dict[int, MoneyRow]:
-    """Ledger sums of each dossier domain (one query)."""
-    money = defaultdict(lambda: MoneyRow("", ""))
-    rows = (
-        LedgerEntry.objects.filter(dossier_domain_id__in=domain_ids, kind__in=MONEY_KINDS)
-        .values("dossier_domain_id", "kind")
-        .annotate(total=Sum("amount"))
-        .order_by()
-    )
-    for row in rows:
-        money[row["dossier_domain_id"]].add(row["kind"], row["total"])
-    return money
-
-
-def selected_dossiers_page(dossiers, page_number, *, programme, group_ids) -> Page:
-    """One page of the dossiers with a selected domain, by establishment name: each dossier carries
-    `selected_list` (its selected domains, each with `money` from the ledger and `targets_reached`) and
-    `prerequisites_reached` (None without catalogue), read from the attainment state. Five queries whatever the
-    page."""
-    selected = DossierDomain.objects.filter(dossier=OuterRef("pk"), status__in=SELECTED_DOMAIN_STATUSES)
-    domains = DossierDomain.objects.filter(status__in=SELECTED_DOMAIN_STATUSES).order_by("domain_code")
-    queryset = _followed(dossiers).filter(Exists(selected))
-    if group_ids is not None:
-        domains = attainment.domain_targets_reached(domains, group_ids).annotate(targets_reached=F("targets_ok"))
-        queryset = queryset.annotate(prerequisites_reached=attainment.dossier_prerequisites_met(programme))
-    queryset = (
-        queryset.select_related("establishment", "ght", "region")
-        .prefetch_related(
-            Prefetch("domains", queryset=domains, to_attr="selected_list"),
-            Prefetch("members", to_attr="member_list"),
-        )
-        .order_by("establishment__name", "reference")
-    )
-    page = Paginator(queryset, SELECTED_PAGE_SIZE).get_page(page_number)
-    dossiers_on_page = list(page.object_list)
-    money = _domain_money([d.pk for dossier in dossiers_on_page for d in dossier.selected_list])
-    for dossier in dossiers_on_page:
-        dossier.candidate_count = len(dossier.member_list) or 1
-        if group_ids is None:
-            dossier.prerequisites_reached = None
-        for domain in dossier.selected_list:
-            domain.money = money[domain.pk]
-            if group_ids is None:
-                domain.targets_reached = None
-    page.object_list = dossiers_on_page
-    return page
 
 
 def dashboard(user, scope: DashboardScope, *, programme, page_number=1) -> Dashboard:
     """Every figure of the dashboard of `scope` (from `dashboard_scope`, which checked the permission policy) on
     `programme`: its envelopes and its dossiers.
 
-    About twenty queries whatever the number of dossiers and entries.
+    Eleven queries whatever the number of dossiers and entries (twelve for the nation, one more for a catalogue
+    without groups).
     """
     if not (scope.national or permissions.can_read_region_money(user, scope.region)):
         raise Http404("Région introuvable.")
-    envelopes = Envelope.objects.filter(programme=programme).select_related("region")
+    envelopes = Envelope.objects.filter(programme=programme)
     if not scope.national:
         envelopes = envelopes.filter(region=scope.region)
-    envelopes = list(envelopes)
-    envelope_ids = [e.pk for e in envelopes]
+    envelope_regions = dict(envelopes.values_list("pk", "region_id"))
+    envelope_ids = list(envelope_regions)
     balances = balances_of(envelope_ids)
     total = balances_total(list(balances.values()))
     sectors, activities, establishments, establishment_count = distribution(envelope_ids, ESTABLISHMENT_LIMIT)
 
-    dossiers = _dossiers(scope, programme)
-    group_ids = _catalogue_groups(programme)
-    domains = _domain_summaries(dossiers, group_ids)
-    candidates = _attainment(dossiers, programme, group_ids)
-    selected = _selected_counts(dossiers)
-    prerequisites_list, prerequisites_by_region, targets_list, targets_by_region = _slipped_lists(dossiers)
-    page = selected_dossiers_page(dossiers, page_number, programme=programme, group_ids=group_ids)
+    followed = followed_dossiers(scope, programme)
+    group_ids = catalogue_groups(programme)
+    domains = _domain_summaries(_selected_domains(scope, programme), group_ids)
+    candidates = _attainment(scope, programme, group_ids)
+    counts = _region_counts(followed)
+    selected_count = sum(row["dossiers"] for row in counts.values())
+    page = selected_dossiers_page(
+        selected_dossiers(scope, programme), page_number, count=selected_count, national=scope.national,
+        programme=programme, group_ids=group_ids,
+    )
+    followed_domains = followed_dossiers(scope, programme, "dossier__")
 
     regions = []
     if scope.national:
-        by_region = {e.region_id: balances[e.pk] for e in envelopes}
+        by_region = {region_id: balances[pk] for pk, region_id in envelope_regions.items()}
         for region in Region.objects.order_by("name"):
-            counts = selected.get(region.pk, {})
+            row = counts.get(region.pk, {})
             regions.append(
                 RegionRow(
                     region, by_region.get(region.pk, Balances()),
-                    selected_dossiers=counts.get("dossiers", 0),
-                    selected_establishments=counts.get("establishments", 0),
-                    slipped_prerequisites=prerequisites_by_region.get(region.pk, 0),
-                    slipped_targets=targets_by_region.get(region.pk, 0),
+                    selected_dossiers=row.get("dossiers", 0),
+                    selected_establishments=row.get("establishments", 0),
+                    slipped_prerequisites=row.get("slipped_prerequisites", 0),
+                    slipped_targets=row.get("slipped_targets", 0),
                 )
             )
     return Dashboard(
-        scope=scope, balances=total, has_envelope=bool(envelopes), regions=regions,
+        scope=scope, balances=total, has_envelope=bool(envelope_ids), regions=regions,
         sectors=sectors, activities=activities,
         establishments=establishments, establishment_count=establishment_count,
-        selected_dossiers=sum(row["dossiers"] for row in selected.values()),
-        selected_establishments=sum(row["establishments"] for row in selected.values()),
+        selected_dossiers=selected_count,
+        selected_establishments=sum(row["establishments"] for row in counts.values()),
         domains=domains, attainment=candidates, selected_page=page,
-        slipped_prerequisites=prerequisites_list,
-        slipped_prerequisites_count=sum(prerequisites_by_region.values()),
-        slipped_targets=targets_list, slipped_targets_count=sum(targets_by_region.values()),
+        slipped_prerequisites=slipped_prerequisites(followed),
+        slipped_prerequisites_count=sum(row["slipped_prerequisites"] for row in counts.values()),
+        slipped_targets=slipped_targets(followed_domains),
+        slipped_targets_count=sum(row["slipped_targets"] for row in counts.values()),
     )

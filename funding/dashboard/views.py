@@ -17,10 +17,10 @@ from hopen.write_version import request_write_version
 
 from . import charts
 from .figures import cached_dashboard, figures_scope, pagination
+from .lists import SLIPPED_LIMIT
 from .selectors import (
     DASHBOARD_REFUSED,
     ESTABLISHMENT_LIMIT,
-    SLIPPED_LIMIT,
     DashboardScope,
     can_view_dashboard,
     dashboard_regions,

@@ -90,7 +90,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "dsfr.context_processors.site_config",
+                "hopen.site_config.site_config",  # django-dsfr's, read once per process and minute
                 "hopen.context_processors.navigation",
                 "indicators.programmes.programme_switcher",
             ],

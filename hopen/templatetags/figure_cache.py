@@ -8,34 +8,30 @@ stay outside).
 """
 
 from django import template
+from django.conf import settings
 from django.utils.safestring import mark_safe
 
 from hopen.figure_cache import cached_figures
 from hopen.write_version import request_write_version
 
+from .keyed_sections import KeyedSectionNode, parse_keyed_section
+
 register = template.Library()
 
 
-class CachedFiguresNode(template.Node):
-    def __init__(self, nodelist, name, parts):
-        self.nodelist, self.name, self.parts = nodelist, name, parts
-
+class CachedFiguresNode(KeyedSectionNode):
     def render(self, context):
-        parts = []
-        for part in self.parts:
-            value = part.resolve(context)
-            parts.extend(value if isinstance(value, (list, tuple)) else [value])
+        if not getattr(settings, "FIGURE_CACHE_ENABLED", True):
+            return self.nodelist.render(context)  # no cache: no write version to read either
+        name, parts = self.key(context)
         return mark_safe(cached_figures(  # noqa: S308 — HTML the template engine escaped when it rendered it
-            self.name.resolve(context), parts, lambda: str(self.nodelist.render(context)),
+            name, list(parts), lambda: str(self.nodelist.render(context)),
             version=request_write_version(context["request"]),
         ))
 
 
 @register.tag("cached_figures")
 def do_cached_figures(parser, token):
-    bits = token.split_contents()
-    if len(bits) < 3:
-        raise template.TemplateSyntaxError(f"{bits[0]} : un nom et au moins une partie de clé (la portée).")
-    nodelist = parser.parse(("endcached_figures",))
-    parser.delete_first_token()
-    return CachedFiguresNode(nodelist, parser.compile_filter(bits[1]), [parser.compile_filter(b) for b in bits[2:]])
+    return parse_keyed_section(
+        parser, token, CachedFiguresNode, min_parts=1, message="un nom et au moins une partie de clé (la portée)."
+    )

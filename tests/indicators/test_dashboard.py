@@ -549,6 +549,27 @@ def test_completeness_filters_and_totals_follow_them(client, tenants, catalogue)
     assert column(table_rows(html, "tableau-completude")[tenants.member.finess], "declared") == "15 / 41"
 
 
+def test_completeness_draft_totals_follow_the_filters_and_the_scope(client, tenants, catalogue):
+    """The drafts total counts each draft of the listed establishments once, whatever the filter or the scope."""
+    for code in ["P1.3", "D2.2"]:
+        value_save_draft(establishment=tenants.member, indicator=indicator(code), data=rate(1, 2), by=tenants.editor)
+    foreign_editor = user_with_role(Role.ESTABLISHMENT_EDITOR, establishment=tenants.foreign)
+    value_save_draft(establishment=tenants.foreign, indicator=indicator("P1.3"), data=rate(1, 2), by=foreign_editor)
+
+    def drafts(user, params=None):
+        html = page(client, user, COMPLETENESS_URL, params)
+        shown = {finess: column(row, "drafts") for finess, row in table_rows(html, "tableau-completude").items()}
+        return re.search(r'id="total-brouillons">(\d+)<', html).group(1), shown
+
+    total, shown = drafts(tenants.dgos)
+    assert total == "3" and shown[tenants.member.finess] == "2" and shown[tenants.foreign.finess] == "1"
+    assert drafts(tenants.dgos, {"region": "53"}) == ("1", {tenants.foreign.finess: "1"})
+    assert drafts(tenants.dgos, {"q": tenants.member.finess}) == ("2", {tenants.member.finess: "2"})
+    assert drafts(tenants.dgos, {"prerequisites": "oui"}) == ("0", {})
+    total, shown = drafts(tenants.ars_a)  # the foreign establishment's draft is out of the ARS's scope
+    assert total == "2" and tenants.foreign.finess not in shown
+
+
 # --- Constant number of queries ------------------------------------------------------------------------------------
 
 
@@ -625,5 +646,9 @@ def test_table_query_counts_do_not_depend_on_the_number_of_establishments(
         quick_values(establishment, tenants.director, PREREQUISITE_CODES if i % 3 else codes)
     with django_assert_num_queries(few):
         client.get(url, params)
-    with django_assert_max_num_queries(19):  # 18 + 1: the request's programme and the header's switcher (issue 11)
+    # Session, user, the request's programme, the user's roles, the header's unread notifications; the catalogue (with
+    # its number of indicators), the filter bar's choices in one statement (issue 17); then the table: its groups,
+    # the count, the page and the page's group states; or the completeness totals (which count the page's
+    # establishments too) and the page.
+    with django_assert_max_num_queries({TABLE_URL: 11, COMPLETENESS_URL: 9}[url]):
         client.get(url, params)

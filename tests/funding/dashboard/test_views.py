@@ -132,9 +132,9 @@ def test_dashboard_page_queries_do_not_grow_with_dossiers(client, tenants, catal
         counts.append(len(queries))
     assert counts[0] == counts[1]
     cache.clear()
-    with django_assert_max_num_queries(32):
+    with django_assert_max_num_queries(19):
         client.get(region_url("84"))
-    with django_assert_max_num_queries(32):
+    with django_assert_max_num_queries(19):
         client.get(HOME)
 
 
