@@ -26,6 +26,11 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# The manifest storage rewrites the url() of the DSFR stylesheets to their hashed names, so the SHA-384 that
+# django-dsfr puts in their `integrity` attribute (computed on the original files) no longer matches and browsers
+# refuse the stylesheets: every page without its design. Subresource integrity guards files fetched from another
+# origin; these are served by the application itself, under the same-origin CSP.
+DSFR_USE_INTEGRITY_CHECKSUMS = False
 HOPEN_DEMO_DATA_ALLOWED = False
 # Every file scanned by ClamAV (CLAMD_SOCKET or CLAMD_HOST): a missing scanner is a `check --deploy` error.
 FILE_SCAN_REQUIRED = True

@@ -52,3 +52,25 @@ def test_content_security_policy_forbids_inline_code():
     directives = settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]
     for directive in ("script-src", "style-src", "default-src"):
         assert "'unsafe-inline'" not in directives[directive]
+
+
+def test_production_styles_are_not_refused_by_subresource_integrity():
+    """Under the manifest storage the DSFR stylesheet is rewritten (its url() point to hashed names), so django-dsfr's
+    integrity hash of the original file would make browsers refuse it (seen on the national bench: pages without
+    their design). Production serves it without the integrity attribute."""
+    from pathlib import Path
+
+    import dsfr
+
+    stylesheet = Path(dsfr.__file__).parent / "static" / "dsfr" / "dist" / "dsfr" / "dsfr.min.css"
+    assert b"url(" in stylesheet.read_bytes()  # what the manifest storage rewrites
+    result = run_manage(
+        "shell", "-c",
+        "from django.conf import settings; print(settings.STORAGES['staticfiles']['BACKEND'], "
+        "settings.DSFR_USE_INTEGRITY_CHECKSUMS)",
+        **PRODUCTION,
+    )
+    assert result.returncode == 0, result.stderr
+    backend, checksums = result.stdout.splitlines()[-1].split()
+    assert "Manifest" in backend
+    assert checksums == "False"
