@@ -222,8 +222,10 @@ def child_load(args):
     from bench.national_pages import user_for
 
     dgos, ars = user_for("dgos"), user_for("ars-84")
-    targets = [("/pilotage/", dgos), ("/ami/region/", ars), ("/indicateurs/etablissements/", ars),
-               ("/pilotage/84/", ars)]
+    # /accessibilite/ is a logged-in page that reads no data: the page layout alone (header, menu, footer), the floor
+    # under every page's throughput, next to the do-nothing view's.
+    targets = [("/accessibilite/", ars), ("/pilotage/", dgos), ("/ami/region/", ars),
+               ("/indicateurs/etablissements/", ars), ("/pilotage/84/", ars)]
     run_load(targets, clients=args.clients, seconds=args.load_seconds, env=dict(os.environ),
              out=lambda line: print(line, flush=True))
 

@@ -112,8 +112,8 @@ class Sheet:
         )
 
     def append_xml(self, data: bytes, rows: int):
-        """Rows already written as SpreadsheetML (`<row r="…">` elements, numbered after the rows appended so far;
-        `hopen.exports_copy` has PostgreSQL write them)."""
+        """Rows already written as SpreadsheetML (`<row>` elements without reference, each the next of the sheet,
+        every cell written; `hopen.exports_copy` has PostgreSQL write them)."""
         self._flush()
         self._stream.write(data)
         self.rows += rows
