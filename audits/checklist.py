@@ -6,13 +6,12 @@ correction does not change what was audited)."""
 
 from collections import defaultdict
 
-from funding.dossiers.models import DossierDomain, DossierMember
+from funding.dossiers.models import SELECTED_DOMAIN_STATUSES, DossierDomain, DossierMember
 from indicators.models import GroupKind
 from indicators.selectors import current_catalogue
 from indicators.state.selectors import current_declared_values
 
 from .models import AuditLine
-from .selectors import FUNDED_DOMAIN_STATUSES
 
 
 def checklist_lines(audits) -> list[AuditLine]:
@@ -29,7 +28,7 @@ def checklist_lines(audits) -> list[AuditLine]:
         members[dossier_id].append(establishment_id)
     domains = defaultdict(set)
     for dossier_id, code in DossierDomain.objects.filter(
-        dossier_id__in=dossier_ids, status__in=FUNDED_DOMAIN_STATUSES
+        dossier_id__in=dossier_ids, status__in=SELECTED_DOMAIN_STATUSES
     ).values_list("dossier_id", "domain_code"):
         domains[dossier_id].add(code)
     catalogue = current_catalogue(audits[0].campaign.programme)

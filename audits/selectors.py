@@ -12,7 +12,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Sum
 from django.http import Http404
 
 from envelopes.models import EntryKind, LedgerEntry
-from funding.dossiers.models import DomainStatus, Dossier, DossierDomain, DossierStatus
+from funding.dossiers.models import SELECTED_DOMAIN_STATUSES, DomainStatus, Dossier, DossierDomain, DossierStatus
 from hopen import permissions
 from hopen.sectors import SECTOR_LABELS, sector_of, sector_q
 from indicators.evidence import documents_prefetch
@@ -20,10 +20,6 @@ from indicators.evidence import documents_prefetch
 from .models import FAILING_FINDINGS, Audit, AuditCampaign, AuditLine, AuditStatus, Finding
 from .sampling import Unit
 
-# A dossier is funded on the domains the ARS selected (annex 4 §1); the population is those dossiers.
-FUNDED_DOMAIN_STATUSES = (
-    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
-)
 USAGE_STATUSES = (DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID)
 POPULATION_STATUSES = (DossierStatus.IN_PROGRESS, DossierStatus.COMPLETED)
 AUDIT_REFUND_PREFIX = "audit-refund:"  # the ledger keys of `funding.dossiers.services.dossier_close`
@@ -50,7 +46,7 @@ class PopulationFilters:
 def population_units(*, programme, filters: PopulationFilters, strata=(), exclude_audited_since=None) -> list[Unit]:
     """The dossiers of `programme` selected for funding and matching `filters`, as sampling units whose stratum is
     (region code, sector) as asked by `strata` — one query."""
-    funded = DossierDomain.objects.filter(dossier=OuterRef("pk"), status__in=FUNDED_DOMAIN_STATUSES)
+    funded = DossierDomain.objects.filter(dossier=OuterRef("pk"), status__in=SELECTED_DOMAIN_STATUSES)  # funded: selected (annex 4 §1)
     if filters.domains:
         funded = funded.filter(domain_code__in=filters.domains)
     dossiers = Dossier.objects.filter(programme=programme).filter(Exists(funded))

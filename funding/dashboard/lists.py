@@ -21,16 +21,14 @@ from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 
 from envelopes.models import EntryKind, LedgerEntry
-from funding.dossiers.models import Dossier, DossierDomain, DossierMember, DossierStatus, DomainStatus
+from funding.dossiers.models import (
+    SELECTED_DOMAIN_STATUSES, Dossier, DossierDomain, DossierMember, DossierStatus, DomainStatus,
+)
 from hopen import formatting
 
 from . import attainment
 from .money import MONEY_ZERO, ZERO
 
-# A domain counts as selected from its selection on, whatever happened next (annex 4 §3 « dossier retenu »).
-SELECTED_DOMAIN_STATUSES = (
-    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
-)
 SLIP_IGNORED_DOMAIN_STATUSES = (DomainStatus.PENDING, DomainStatus.REFUSED)
 SLIPPED_LIMIT = 100
 SELECTED_PAGE_SIZE = 50

@@ -35,6 +35,13 @@ class DomainStatus(models.TextChoices):
     PAID = "paid", "Versé"
 
 
+# A domain counts as selected from the ARS's selection on, whatever happened next (annex 4 §1, « dossier retenu »): the
+# seed is paid on it, it is funded (and may be audited), the dashboard and the letters list it among the selected.
+SELECTED_DOMAIN_STATUSES = (
+    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
+)
+
+
 class RefusalKind(models.TextChoices):
     """Annex 4 §1: the kind of refusal sets when the establishment may apply again."""
 

@@ -26,7 +26,7 @@ from hopen.models import AuditRecord, Establishment
 from indicators import windows
 from indicators.models import CatalogueVersion
 
-from .models import DomainStatus, Dossier, DossierDomain, DossierDomainShare, DossierStatus
+from .models import SELECTED_DOMAIN_STATUSES, DomainStatus, Dossier, DossierDomain, DossierDomainShare, DossierStatus
 from .rules import (
     initialisation_deadline,
     recandidacy_allowed_from,
@@ -38,9 +38,7 @@ from .states import OPEN_FOR_DECISION, allowed_domain_actions, allowed_dossier_a
 
 ENDED_DOSSIER_STATUSES = [DossierStatus.REFUSED, DossierStatus.CLOSED]
 EDITABLE_STATUSES = {DossierStatus.INITIALISATION_REQUESTED, DossierStatus.DRAFT}
-SEED_PAYABLE_STATUSES = {
-    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
-}
+SEED_PAYABLE_STATUSES = frozenset(SELECTED_DOMAIN_STATUSES)  # the seed is paid on a selected domain
 # Transitions of the state machine no user triggers from a page: the services and the deadline jobs do.
 AUTOMATIC_ACTIONS = {"decide", "refuse_for_silence", "complete"}
 HISTORY_LIMIT = 200

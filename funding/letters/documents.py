@@ -21,7 +21,9 @@ from django.utils import timezone
 
 from funding.calendar import RECANDIDACY, programme_delays
 from funding.dossiers import rules as dossier_rules
-from funding.dossiers.models import ClosureKind, DomainStatus, Dossier, DossierDomain, DossierDomainShare, RefusalKind
+from funding.dossiers.models import (
+    SELECTED_DOMAIN_STATUSES, ClosureKind, DomainStatus, Dossier, DossierDomain, DossierDomainShare, RefusalKind,
+)
 from funding.eligibility.selectors import derogatory_deadline
 from hopen.formatting import french_date, french_euros
 from indicators.models import GroupKind, IndicatorGroup
@@ -32,9 +34,6 @@ from .models import LetterKind
 logging.getLogger("weasyprint.progress").setLevel(logging.WARNING)
 
 TEMPLATE_DIR = "funding/letters"
-SELECTED_STATUSES = (
-    DomainStatus.SELECTED, DomainStatus.TARGETS_REACHED, DomainStatus.USAGE_NOTIFIED, DomainStatus.PAID,
-)
 REFUND_EVENT_PREFIX = "refund:"
 
 
@@ -215,12 +214,12 @@ def letter_context(letter) -> dict:
         "reissued_on": french_date(letter.reissued_at) if letter.reissued_at else "",
         "transmitted_on": french_date(dossier.transmitted_at) if dossier.transmitted_at else "",
         "derogatory_deadline": french_date(derogatory_deadline(dossier.programme)),
-        "selected": [rows[d.pk] for d in domains if d.status in SELECTED_STATUSES],
+        "selected": [rows[d.pk] for d in domains if d.status in SELECTED_DOMAIN_STATUSES],
         "refused": [rows[d.pk] for d in domains if d.status == DomainStatus.REFUSED],
         "pending": [rows[d.pk] for d in domains if d.status == DomainStatus.PENDING],
         "domain_count": len(domains),
     }
-    selected = [d for d in domains if d.status in SELECTED_STATUSES]
+    selected = [d for d in domains if d.status in SELECTED_DOMAIN_STATUSES]
     context["selected_totals"] = {
         "total": _sum(d.total_amount for d in selected),
         "seed": _sum(d.seed_amount for d in selected),
