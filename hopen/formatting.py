@@ -23,20 +23,19 @@ MONTHS = (
 )
 
 
+_QUANTA = {decimals: Decimal(1).scaleb(-decimals) for decimals in range(7)}
+# Python's « , » grouping and « . » decimal point, turned French in one pass (a page prints hundreds of amounts).
+_FRENCH_MARKS = str.maketrans({",": NBSP, ".": ","})
+
+
 def french_number(value, decimals: int = 2) -> str:
     """« 123 456,78 »: no-break space between groups of thousands, decimal comma, rounded half up."""
-    quantum = Decimal(1).scaleb(-decimals)
-    text = f"{Decimal(str(value) if isinstance(value, float) else value).quantize(quantum, rounding=ROUND_HALF_UP):f}"
-    sign = MINUS if text.startswith("-") else ""
-    whole, _, fraction = text.lstrip("-").partition(".")
-    groups = []
-    while len(whole) > 3:
-        groups.insert(0, whole[-3:])
-        whole = whole[:-3]
-    groups.insert(0, whole)
-    if sign and Decimal(text) == 0:
-        sign = ""  # « −0,00 » reads as zero
-    return sign + NBSP.join(groups) + ("," + fraction if fraction else "")
+    quantum = _QUANTA.get(decimals) or Decimal(1).scaleb(-decimals)
+    number = Decimal(str(value) if isinstance(value, float) else value).quantize(quantum, rounding=ROUND_HALF_UP)
+    text = format(number, ",f").translate(_FRENCH_MARKS)
+    if text.startswith("-"):
+        return text[1:] if number == 0 else MINUS + text[1:]  # « −0,00 » reads as zero
+    return text
 
 
 def french_euros(amount, decimals: int = 2) -> str:
