@@ -171,3 +171,47 @@ class LedgerEntry(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Le grand livre est en ajout seul : une écriture ne se supprime pas.")
+
+
+# The money columns of `BeneficiaryMoney`, one per kind of movement paid to or claimed from an establishment (the
+# dashboard's distribution, annex 4 §3). Migration 0005's trigger sums the entries of these kinds into them.
+MONEY_COLUMNS = {
+    EntryKind.SEED_COMMITMENT: "seed_committed", EntryKind.SEED_PAYMENT: "seed_paid",
+    EntryKind.USAGE_COMMITMENT: "usage_committed", EntryKind.USAGE_PAYMENT: "usage_paid",
+    EntryKind.REFUND_CLAIM: "refunds_claimed", EntryKind.REFUND_RECEIVED: "refunds_received",
+}
+
+
+def _money_column(label: str):
+    return models.DecimalField(label, max_digits=16, decimal_places=2, default=0)
+
+
+class BeneficiaryMoney(models.Model):
+    """The ledger's sums per envelope, beneficiary and sector written on the entries (issue 17: the dashboards'
+    distribution read the whole ledger of their scope on every request), kept on write by a trigger on the ledger
+    (migration 0005) in the transaction of each insert, whatever inserts it: `envelopes.ledger.append_many`, a bulk
+    load, a test factory. Derived, never a source: the money gates read the ledger itself. The application's database
+    role may only read it (`hopen.db_roles`); `manage.py rebuild_beneficiary_money --check` proves it equal to the
+    ledger."""
+
+    envelope = models.ForeignKey(Envelope, on_delete=models.CASCADE, related_name="+")
+    establishment = models.ForeignKey("hopen.Establishment", on_delete=models.CASCADE, related_name="+")
+    # The entry's own sector (004 quotas), empty when the entry has none: the reader then takes the establishment's.
+    sector = models.CharField("secteur", max_length=8, choices=Sector.choices, blank=True)
+    seed_committed = _money_column("amorçage engagé")
+    seed_paid = _money_column("amorçage versé")
+    usage_committed = _money_column("usage engagé")
+    usage_paid = _money_column("usage versé")
+    refunds_claimed = _money_column("remboursements demandés")
+    refunds_received = _money_column("remboursements reçus")
+
+    class Meta:
+        db_table = "envelopes_beneficiary_money"
+        verbose_name = "montants d'un bénéficiaire"
+        verbose_name_plural = "montants des bénéficiaires"
+        constraints = [
+            models.UniqueConstraint(fields=["envelope", "establishment", "sector"], name="beneficiary_money_unique"),
+        ]
+
+    def __str__(self):
+        return f"enveloppe {self.envelope_id} / établissement {self.establishment_id} {self.sector}".strip()

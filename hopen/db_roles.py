@@ -16,7 +16,8 @@ from psycopg import sql
 # Tables the application may only add to (their triggers refuse UPDATE/DELETE/TRUNCATE for everyone).
 APPEND_ONLY_MODELS = ("hopen.AuditRecord", "hopen.AuditAnchor", "envelopes.LedgerEntry")
 # Tables the application may only read.
-READ_ONLY_TABLES = ("django_migrations",)
+# The sums kept per beneficiary are written by the ledger's trigger only (as its owner, envelopes migration 0005).
+READ_ONLY_TABLES = ("django_migrations", "envelopes_beneficiary_money")
 ROLE_ATTRIBUTES = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT"
 OWNER_KEYS = ("NAME", "USER", "PASSWORD", "HOST", "PORT", "OPTIONS")
 

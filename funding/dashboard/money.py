@@ -1,16 +1,16 @@
 """Money of the funding dashboard (annex 4 §3): the amounts committed and paid from the ledger, and their
 distribution by status (public, private, ESPIC), by activity (MCO, SSR, PSY, HAD — an establishment with several
 activities counts in each) and by beneficiary, as SQL aggregates: the work does not grow with the number of
-beneficiaries or entries on the Python side (no loop over them)."""
+beneficiaries or entries on the Python side (no loop over them). The distribution reads the ledger's sums kept per
+envelope, beneficiary and sector on every insert (`envelopes.models.BeneficiaryMoney`), not the entries."""
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import connection
 from django.db.models import Case, CharField, DecimalField, F, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
 
-from envelopes.models import EntryKind, LedgerEntry, Sector
+from envelopes.models import MONEY_COLUMNS, BeneficiaryMoney, Sector
 from hopen.models import Activity
 from hopen.sectors import ESPIC, PRIVATE, PUBLIC, sector_of, sector_q
 
@@ -18,10 +18,6 @@ SECTOR_LABELS = dict(Sector.choices)  # « Public », « Privé », « ESPIC »
 
 ZERO = Decimal("0.00")
 MONEY_ZERO = Value(ZERO, output_field=DecimalField(max_digits=14, decimal_places=2))
-MONEY_KINDS = (
-    EntryKind.SEED_COMMITMENT, EntryKind.SEED_PAYMENT, EntryKind.USAGE_COMMITMENT, EntryKind.USAGE_PAYMENT,
-    EntryKind.REFUND_CLAIM, EntryKind.REFUND_RECEIVED,
-)
 ACTIVITY_FLAGS = (
     (Activity.MCO, "has_mco"), (Activity.SSR, "has_ssr"), (Activity.PSY, "has_psy"), (Activity.HAD, "has_had"),
 )
@@ -59,20 +55,7 @@ class MoneyRow:
         return getattr(self, name)
 
 
-KIND_FIELDS = {
-    EntryKind.SEED_COMMITMENT: "seed_committed", EntryKind.SEED_PAYMENT: "seed_paid",
-    EntryKind.USAGE_COMMITMENT: "usage_committed", EntryKind.USAGE_PAYMENT: "usage_paid",
-    EntryKind.REFUND_CLAIM: "refunds_claimed", EntryKind.REFUND_RECEIVED: "refunds_received",
-}
-
-
-def _kind_sums(prefix: str = "", condition: Q | None = None) -> dict:
-    """{MoneyRow field: SUM(amount) of that kind} as aggregates (`condition` narrows every sum)."""
-    sums = {}
-    for kind, name in KIND_FIELDS.items():
-        where = Q(kind=kind) if condition is None else Q(kind=kind) & condition
-        sums[f"{prefix}{name}"] = Coalesce(Sum("amount", filter=where), MONEY_ZERO)
-    return sums
+KIND_FIELDS = MONEY_COLUMNS  # {EntryKind: MoneyRow field}, the kept sums' columns
 
 
 def _entry_sector():
@@ -95,8 +78,9 @@ def _fill(row: MoneyRow, values: dict, prefix: str = "") -> MoneyRow:
 
 # One statement for the three distributions (issue 17: three ORM aggregates over the same entries cost twice their
 # SQL in query building, and grouping the largest beneficiaries by every column of the establishment sorted the
-# whole ledger on disk). `money` is the ORM's: the entries of the envelopes summed per beneficiary and sector of the
-# entry (`_entry_sector`, the one sector rule); a beneficiary counts once per sector and once per activity.
+# whole ledger on disk; the largest are chosen before their details are read). `money` is the ORM's: the sums kept
+# for the envelopes, per beneficiary and sector of the entry (`_entry_sector`, the one sector rule); a beneficiary
+# counts once per sector and once per activity.
 DISTRIBUTION_SQL = """
 WITH money AS MATERIALIZED ({money}),
 beneficiaries AS (
@@ -116,10 +100,13 @@ UNION ALL
         json_build_object('name', e.name, 'finess', e.finess, 'status', e.status, 'is_espic', e.is_espic,
                           'activities', json_build_array({largest_flags}), 'region', r.name,
                           'ght', coalesce(g.code, ''))
-   FROM beneficiaries b JOIN hopen_establishment e ON e.id = b.establishment_id
+   FROM (SELECT b.*, e.name FROM beneficiaries b JOIN hopen_establishment e ON e.id = b.establishment_id
+          ORDER BY b.seed_committed + b.usage_committed DESC, b.seed_paid + b.usage_paid DESC, e.name,
+                   b.establishment_id
+          LIMIT %s) b
+   JOIN hopen_establishment e ON e.id = b.establishment_id
    JOIN hopen_region r ON r.id = e.region_id LEFT JOIN hopen_ght g ON g.id = e.ght_id
-  ORDER BY b.seed_committed + b.usage_committed DESC, b.seed_paid + b.usage_paid DESC, e.name, b.establishment_id
-  LIMIT %s)
+  ORDER BY b.seed_committed + b.usage_committed DESC, b.seed_paid + b.usage_paid DESC, b.name, b.establishment_id)
 """
 
 
@@ -146,9 +133,9 @@ def distribution(envelope_ids, limit: int):
     if not envelope_ids:
         return _money_rows(Sector.choices, {}), _money_rows(_activity_choices(), {}), [], 0
     money = (
-        LedgerEntry.objects.filter(envelope_id__in=envelope_ids, kind__in=MONEY_KINDS, establishment__isnull=False)
+        BeneficiaryMoney.objects.filter(envelope_id__in=envelope_ids)
         .values("establishment_id", sector_group=_entry_sector())
-        .annotate(**_kind_sums())
+        .annotate(**{name: Sum(name) for name in KIND_FIELDS.values()})
         .order_by()
     )
     money_sql, money_params = money.query.sql_with_params()

@@ -9,9 +9,10 @@ consolidates throughout the programme, for its region — and the DGOS for any r
 - the establishments whose prerequisites forecast date, or a domain's target deadline, has slipped (recorded at
   the project reviews, `funding.reviews.services`).
 
-Money comes from the append-only ledger only (`envelopes.ledger.balances_of` and sums of `LedgerEntry`, `.money`),
-never from the amounts written on the dossiers; attainment from the attainment state kept on every declaration
-(`.attainment`, `indicators.state`), never from the value history. Scope: the permission policy — an ARS officer reads its own region
+Money comes from the append-only ledger only (`envelopes.ledger.balances_of`, sums of `LedgerEntry`, and the sums
+the ledger keeps per beneficiary on every insert for `.money`), never from the amounts written on the dossiers;
+attainment from the attainment state kept on every declaration (`.attainment`, `indicators.state`), never from the
+value history. Scope: the permission policy — an ARS officer reads its own region
 (another region answers 404), the national roles any region and the nation; the establishments' roles are
 refused. A constant number of queries whatever the number of dossiers: every figure is an SQL aggregate, the
 lists are limited or paginated (tests/funding/dashboard/test_selectors.py, bench/dashboard.py).

@@ -4,6 +4,7 @@ nor delete an audit record or a ledger entry, nor change the schema — created 
 
 import io
 import os
+from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
@@ -57,6 +58,10 @@ def records():
     "DELETE FROM hopen_auditanchor",
     "UPDATE envelopes_ledgerentry SET amount = 0",
     "DELETE FROM envelopes_ledgerentry",
+    "UPDATE envelopes_beneficiary_money SET seed_paid = 0",  # the ledger's sums: its trigger's only
+    "DELETE FROM envelopes_beneficiary_money",
+    "INSERT INTO envelopes_beneficiary_money (envelope_id, establishment_id, sector, seed_committed, seed_paid, "
+    "usage_committed, usage_paid, refunds_claimed, refunds_received) VALUES (1, 1, '', 0, 0, 0, 0, 0, 0)",
     "ALTER TABLE hopen_auditrecord DISABLE TRIGGER USER",  # no way round the trigger either
     "CREATE TABLE hopen_intrus (id int)",  # no DDL
     "DELETE FROM django_migrations",
@@ -100,3 +105,21 @@ def test_a_refused_write_is_refused_before_the_trigger(records, app_role):
         cursor.execute("SET LOCAL session_replication_role = replica")
     with pytest.raises(DatabaseError, match="permission denied|droit refusé"):
         _as_app_role("DELETE FROM hopen_auditrecord")
+
+
+def test_a_ledger_entry_of_the_app_role_still_updates_the_sums_it_may_not_write(app_role, tenants):
+    """The ledger's trigger writes the sums per beneficiary as the table's owner (SECURITY DEFINER, envelopes 0005):
+    the application's role appends the entry, the sums follow, though the role may not write them itself."""
+    from envelopes.models import BeneficiaryMoney
+    from tests.factories_dossiers import open_envelope
+
+    envelope = open_envelope(tenants.region_a)
+    establishment = EstablishmentFactory(region=tenants.region_a)
+    _as_app_role(
+        "INSERT INTO envelopes_ledgerentry (envelope_id, sequence, kind, pot, amount, effective_on, establishment_id, "
+        "sector, is_derogatory, label, reference, seed_available_after, usage_available_after, created_at) "
+        "VALUES (%s, 5, 'seed_payment', 'seed', 12.50, CURRENT_DATE, %s, '', false, 'Versement', '', 0, 0, now())",
+        [envelope.pk, establishment.pk],
+    )
+    assert _current_user() != ROLE
+    assert BeneficiaryMoney.objects.get(envelope=envelope, establishment=establishment).seed_paid == Decimal("12.50")

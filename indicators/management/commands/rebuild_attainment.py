@@ -1,7 +1,15 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from hopen.management.rebuild_report import RebuildMessages, report_rebuild
 from indicators.models import Programme
 from indicators.state.writer import rebuild_attainment
+
+MESSAGES = RebuildMessages(
+    check_failed="{n} écart(s) entre l'état d'atteinte et l'historique.",
+    check_passed="L'état d'atteinte est égal à celui que donne l'historique.",
+    rebuilt="État d'atteinte reconstruit : {n} écart(s) corrigé(s).",
+    unchanged="L'état d'atteinte était déjà égal à celui que donne l'historique : rien à modifier.",
+)
 
 
 class Command(BaseCommand):
@@ -23,15 +31,4 @@ class Command(BaseCommand):
                 raise CommandError(f"Programme inconnu : {options['programme']}")
             programme_ids = [programme.pk]
         differences = rebuild_attainment(programme_ids=programme_ids, check=options["check"])
-        for line in differences[:50]:
-            self.stdout.write(line)
-        if len(differences) > 50:
-            self.stdout.write(f"… et {len(differences) - 50} autre(s) écart(s).")
-        if options["check"]:
-            if differences:
-                raise CommandError(f"{len(differences)} écart(s) entre l'état d'atteinte et l'historique.")
-            self.stdout.write("L'état d'atteinte est égal à celui que donne l'historique.")
-        elif differences:
-            self.stdout.write(f"État d'atteinte reconstruit : {len(differences)} écart(s) corrigé(s).")
-        else:
-            self.stdout.write("L'état d'atteinte était déjà égal à celui que donne l'historique : rien à modifier.")
+        report_rebuild(self.stdout, differences, check=options["check"], messages=MESSAGES)
