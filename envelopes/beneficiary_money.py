@@ -12,8 +12,12 @@ NAMES = list(MONEY_COLUMNS.values())
 _KEY = ("envelope_id", "establishment_id", "sector")
 
 # The ledger's sums, as the trigger computes them over each insert's entries, for the whole ledger.
-LEDGER_SUMS = "SELECT envelope_id, establishment_id, sector, {sums} FROM envelopes_ledgerentry " \
-    "WHERE establishment_id IS NOT NULL AND kind = ANY(%(kinds)s) GROUP BY envelope_id, establishment_id, sector"
+LEDGER_SUMS = """
+SELECT envelope_id, establishment_id, sector, {sums}
+  FROM envelopes_ledgerentry
+ WHERE establishment_id IS NOT NULL AND kind = ANY(%(kinds)s)
+ GROUP BY envelope_id, establishment_id, sector
+"""
 DIFFERENCES = """
 WITH ledger AS ({ledger})
 SELECT coalesce(l.envelope_id, k.envelope_id), coalesce(l.establishment_id, k.establishment_id),

@@ -45,17 +45,10 @@ class MoneyRow:
     def paid(self) -> Decimal:
         return self.seed_paid + self.usage_paid
 
-    def add(self, kind: str, amount: Decimal):
-        name = KIND_FIELDS[kind]
-        setattr(self, name, getattr(self, name) + amount)
-
     def __getitem__(self, name):
         # Django's template engine tries `row[name]` before `row.name`: answering it spares an exception per
         # printed amount (the table of the largest beneficiaries prints hundreds).
         return getattr(self, name)
-
-
-KIND_FIELDS = MONEY_COLUMNS  # {EntryKind: MoneyRow field}, the kept sums' columns
 
 
 def _entry_sector():
@@ -70,9 +63,9 @@ def _entry_sector():
     )
 
 
-def _fill(row: MoneyRow, values: dict, prefix: str = "") -> MoneyRow:
-    for name in KIND_FIELDS.values():
-        setattr(row, name, values[f"{prefix}{name}"])
+def _fill(row: MoneyRow, values: dict) -> MoneyRow:
+    for name in MONEY_COLUMNS.values():
+        setattr(row, name, values[name])
     return row
 
 
@@ -111,7 +104,7 @@ UNION ALL
 
 
 def _distribution_sql(money_sql: str) -> str:
-    names = list(KIND_FIELDS.values())
+    names = list(MONEY_COLUMNS.values())
     return DISTRIBUTION_SQL.format(
         money=money_sql,
         beneficiary_sums=", ".join(f"sum(m.{name}) AS {name}" for name in names),
@@ -135,14 +128,14 @@ def distribution(envelope_ids, limit: int):
     money = (
         BeneficiaryMoney.objects.filter(envelope_id__in=envelope_ids)
         .values("establishment_id", sector_group=_entry_sector())
-        .annotate(**{name: Sum(name) for name in KIND_FIELDS.values()})
+        .annotate(**{name: Sum(name) for name in MONEY_COLUMNS.values()})
         .order_by()
     )
     money_sql, money_params = money.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(_distribution_sql(money_sql), (*money_params, limit))
         rows = cursor.fetchall()
-    names = list(KIND_FIELDS.values())
+    names = list(MONEY_COLUMNS.values())
     parts = {"sector": {}, "activity": {}, "largest": []}
     beneficiaries = 0
     for part, key, count, *values in rows:
